@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# build.sh — builds, serves, tests and benchmarks Glassbox.
+#
+#   ./build.sh          native CLI + tests, the WASM module, and the static site in dist/
+#   ./build.sh serve    build, then serve dist/ on http://localhost:8000
+#   ./build.sh test     build, then run every suite (native under ASan/UBSan, node, browser)
+#   ./build.sh bench    run the benchmarks (bench/)
+#
+# On a fresh Debian machine it installs what is missing (apt-get as root, npm ci).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export NODE_PATH=/usr/share/nodejs   # Debian's emcc runs JS tools that need Debian's node modules
+
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# ------------------------------------------------------------------ dependencies
+need_apt=()
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v make >/dev/null || need_apt+=(make)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v emcc >/dev/null || need_apt+=(emscripten)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v clang >/dev/null || need_apt+=(clang)
+
+install_deps() {
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      say "installing ${need_apt[*]}"
+      apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
+    else
+      echo "missing packages: run  sudo apt-get install -y ${need_apt[*]}" >&2
+      exit 1
+    fi
+  fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# ------------------------------------------------------------------ builds
+build_native() {
+  say "native build"
+  make -s -j"$(nproc)" all
+}
+
+# Linker flags for the standalone module, in one place:
+#   STANDALONE_WASM   no Emscripten JS glue (3.1.6's glue is broken on Node >= 18);
+#                     wasm/glassbox.js instantiates the module itself.
+#   ALLOW_MEMORY_GROWTH + MAXIMUM_MEMORY=4GB  so gpt2 and gpt2-medium fit in a tab.
+#   EXPORTED_FUNCTIONS  every EMSCRIPTEN_KEEPALIVE-free export is listed by wasm/exports.txt.
+build_wasm() {
+  say "wasm build"
+  mkdir -p build/wasm
+  local exports
+  exports=$(grep -v '^#' wasm/exports.txt | grep . | sed 's/^/"_/; s/$/"/' | paste -sd, -)
+  emcc -O3 -msimd128 -std=c11 -Icore --no-entry \
+    -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
+    -s INITIAL_MEMORY=16MB -s STACK_SIZE=1MB -s FILESYSTEM=0 \
+    -s EXPORTED_FUNCTIONS="[$exports]" \
+    core/*.c wasm/exports.c -o build/wasm/glassbox.wasm
+  ls -l build/wasm/glassbox.wasm | awk '{print "glassbox.wasm: " $5 " bytes"}'
+}
+
+build_site() {
+  say "site -> dist/"
+  rm -rf dist && mkdir -p dist/vendor dist/models
+  cp -r web/. dist/
+  cp wasm/glassbox.js build/wasm/glassbox.wasm dist/
+  cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
+  if [ -d models/default ]; then cp -r models/default dist/models/; fi
+}
+
+build_all() { install_deps; build_native; build_wasm; build_site; }
+
+# ------------------------------------------------------------------ tests
+run_native_tests() {
+  say "native tests (ASan + UBSan)"
+  local pass=0 fail=0 t
+  for t in build/asan/test_*; do
+    if "$t"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $t"; fi
+  done
+  echo "native suites: $pass passed, $fail failed"
+  [ "$fail" = 0 ]
+}
+
+run_node_tests() {
+  say "node tests"
+  node --test tests/node/
+}
+
+run_browser_tests() {
+  say "browser tests"
+  if ls tests/e2e/*.test.js >/dev/null 2>&1; then node --test tests/e2e/; else echo "no browser tests yet"; fi
+}
+
+cmd=${1:-build}
+case "$cmd" in
+  build) build_all ;;
+  serve) build_all; say "serving dist/ at http://localhost:8000"; exec node tools/serve.js dist 8000 ;;
+  test)
+    build_all
+    status=0
+    run_native_tests || status=1
+    run_node_tests || status=1
+    run_browser_tests || status=1
+    [ $status = 0 ] && say "all suites passed" || say "SOME SUITES FAILED"
+    exit $status ;;
+  bench) build_all; node bench/run.js ;;
+  *) echo "usage: ./build.sh [build|serve|test|bench]" >&2; exit 2 ;;
+esac

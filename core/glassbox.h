@@ -1,0 +1,181 @@
+/* glassbox.h — the public C API of the Glassbox engine.
+ *
+ * Glassbox runs a GPT-2-architecture model one stage at a time and keeps every
+ * intermediate activation under its TransformerLens hook name, so a UI, a CLI
+ * dump and the tests can all look inside. Everything goes through one opaque
+ * handle (gb_ctx): the loaded model, its tokenizer, the current run (tokens,
+ * activations, which doubles as the KV cache), the sampler and the last error.
+ *
+ * Rules that hold for every function here:
+ *  - Nothing exits or aborts. Each call returns a gb_status; on failure
+ *    gb_error_message() says what went wrong in words a person can act on.
+ *  - Loaders take bytes, never paths: the browser hands buffers, the CLI
+ *    reads files (cli/) and passes them in.
+ *  - Pointers returned by the API stay valid until the next call that changes
+ *    the run (set/append tokens, ablations, model load) or gb_destroy().
+ */
+#ifndef GLASSBOX_H
+#define GLASSBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    GB_OK = 0,
+    GB_E_IO = 1,      /* a file could not be read (CLI layer only) */
+    GB_E_FORMAT = 2,  /* bytes are not what the format says: JSON, safetensors, merges */
+    GB_E_SHAPE = 3,   /* a tensor's shape or dtype disagrees with config.json */
+    GB_E_RANGE = 4,   /* an index, length or count is out of range (e.g. prompt > n_positions) */
+    GB_E_OOM = 5,     /* an allocation failed or would exceed the memory limit */
+    GB_E_ARG = 6,     /* a caller passed a bad argument (NULL, unknown name, bad option) */
+    GB_E_STATE = 7    /* the call needs something not done yet (no model, stage not run) */
+} gb_status;
+
+typedef struct gb_ctx gb_ctx;
+
+/* Model hyper-parameters, named as in config.json. */
+typedef struct {
+    int n_layer;
+    int n_head;
+    int n_embd;
+    int n_positions;      /* context length */
+    int vocab_size;
+    float layer_norm_epsilon;
+    int d_head;           /* n_embd / n_head */
+    int d_mlp;            /* n_inner, or 4 * n_embd when config.json has null */
+} gb_config;
+
+/* ---------------------------------------------------------------- lifecycle */
+gb_ctx *gb_create(void);                 /* NULL only when out of memory */
+void gb_destroy(gb_ctx *ctx);
+const char *gb_error_message(const gb_ctx *ctx); /* "" after success */
+const char *gb_status_name(gb_status s);         /* "GB_E_FORMAT" ... */
+/* Lets a caller's own layer (file reading) report through the same handle. */
+gb_status gb_report_error(gb_ctx *ctx, gb_status code, const char *msg);
+
+/* ---------------------------------------------------------------- loading */
+/* Loads a Hugging Face GPT-2 directory given as bytes. The tokenizer is either
+ * vocab.json + merges.txt, or tokenizer.json (pass NULL/0 for the other).
+ * Weights may be F32, F16 or BF16; they are converted to F32 once. On failure
+ * the previously loaded model (if any) stays loaded and usable. */
+gb_status gb_load_model(gb_ctx *ctx,
+                        const uint8_t *config_json, size_t config_len,
+                        const uint8_t *safetensors, size_t safetensors_len,
+                        const uint8_t *vocab_json, size_t vocab_len,
+                        const uint8_t *merges_txt, size_t merges_len,
+                        const uint8_t *tokenizer_json, size_t tokenizer_json_len);
+const gb_config *gb_get_config(const gb_ctx *ctx); /* NULL before a model loads */
+
+/* ---------------------------------------------------------------- tokenizer */
+/* GPT-2 byte-level BPE, id-for-id equal to the published GPT-2 encoder. The
+ * text "<|endoftext|>" is ordinary text here (as tiktoken's encode_ordinary);
+ * pass id 50256 with gb_set_tokens to use the special token.
+ * Writes up to cap ids into ids[], and into spans[2*i], spans[2*i+1] the byte
+ * range [start, end) of token i in text (spans may be NULL). *n_tokens gets
+ * the count; if it exceeds cap, GB_E_RANGE (len + 1 is always enough).
+ * Invalid UTF-8 bytes are kept as one-byte "other" characters, so decoding
+ * always gives back the input bytes exactly. */
+gb_status gb_tokenize(gb_ctx *ctx, const char *text, size_t len,
+                      int32_t *ids, int32_t *spans, int cap, int *n_tokens);
+/* The raw bytes of one token (not NUL-terminated; may be invalid UTF-8 alone). */
+gb_status gb_token_bytes(gb_ctx *ctx, int32_t id, const char **bytes, size_t *len);
+/* Concatenated bytes of ids into out (cap bytes); *out_len gets the full length. */
+gb_status gb_decode(gb_ctx *ctx, const int32_t *ids, int n, char *out, size_t cap,
+                    size_t *out_len);
+
+/* ---------------------------------------------------------------- the run */
+/* Stages, in order: 0 = embed; 1 + 2L = block L attention; 2 + 2L = block L
+ * MLP; 1 + 2*n_layer = final layer norm + unembedding. Each stage computes all
+ * positions it has not computed yet, so after gb_append_tokens only the new
+ * positions are computed (the stored K and V are the KV cache). */
+int gb_num_stages(const gb_ctx *ctx);
+gb_status gb_set_tokens(gb_ctx *ctx, const int32_t *ids, int n);   /* new run */
+gb_status gb_append_tokens(gb_ctx *ctx, const int32_t *ids, int n); /* extend run */
+int gb_num_tokens(const gb_ctx *ctx);
+const int32_t *gb_tokens(const gb_ctx *ctx);
+gb_status gb_run_stage(gb_ctx *ctx, int stage);  /* earlier stages must be done */
+gb_status gb_run_until(gb_ctx *ctx, int stage);  /* every stage up to and including */
+gb_status gb_run_all(gb_ctx *ctx);
+int gb_stages_done(const gb_ctx *ctx); /* how many leading stages cover all tokens */
+
+/* Keep every layer's internals (default, 1) or only each block's input
+ * residual, K, V and outputs (0). With 0, reading an internal activation of
+ * block L recomputes block L from its stored input residual; this is what
+ * makes GPT-2 small at 1,024 tokens fit (attention patterns alone: 1.2 GB). */
+gb_status gb_set_keep_all(gb_ctx *ctx, int keep_all);
+
+/* ---------------------------------------------------------------- activations */
+/* Activation names are TransformerLens hook names, e.g. "hook_embed",
+ * "blocks.3.attn.hook_pattern", "ln_final.hook_normalized", "logits".
+ * An activation is identified by (hook id, layer); layer is -1 for the
+ * non-block hooks. Shapes use the current number of tokens T. */
+int gb_num_hooks(void);
+const char *gb_hook_pattern(int hook);   /* "blocks.%d.attn.hook_pattern" */
+int gb_hook_is_per_layer(int hook);
+int gb_hook_find(const char *name, int *layer); /* parses a full name; -1 if unknown */
+
+typedef struct {
+    int ndim;
+    int shape[4];
+    size_t numel;
+    int dense;        /* 1: data is the row-major tensor itself; 0: stored packed */
+} gb_shape;
+
+/* Shape of an activation now, and whether it has been computed (ready). */
+gb_status gb_activation_shape(gb_ctx *ctx, int hook, int layer, gb_shape *shape,
+                              int *ready);
+/* Zero-copy pointer for dense activations (everything but attn scores and
+ * pattern, which are stored as causal triangles). Recomputes the block when
+ * keep_all is 0. The pointer dies with the next run-changing call. */
+gb_status gb_activation_data(gb_ctx *ctx, int hook, int layer, const float **data,
+                             gb_shape *shape);
+/* Copies any activation into out (row-major, full shape; masked attention
+ * scores are -inf, masked pattern entries 0). cap is in floats. */
+gb_status gb_activation_copy(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
+
+/* ---------------------------------------------------------------- sampling */
+typedef struct {
+    float temperature; /* 0 = greedy (argmax); must be finite and >= 0 */
+    int top_k;         /* 0 = off; otherwise keep the k most likely */
+    float top_p;       /* 1 = off; keep the smallest set with mass >= top_p, in (0, 1] */
+} gb_sample_params;
+
+/* Every intermediate distribution of one sampling step, each [vocab_size]:
+ * raw logits, logits / temperature, softmax, after top-k (zeros outside,
+ * renormalised), after top-p (zeros outside, renormalised). Owned by ctx. */
+typedef struct {
+    const float *logits;
+    const float *scaled;
+    const float *probs;
+    const float *top_k;
+    const float *top_p;
+    int32_t token;     /* the chosen token */
+    float uniform;     /* the uniform draw in [0,1) that chose it (0 for greedy) */
+} gb_sample_trace;
+
+void gb_seed(gb_ctx *ctx, uint64_t seed); /* resets the sampler's RNG */
+/* Samples the next token from the last position's logits (final stage must
+ * be done). Does not append it: call gb_append_tokens to continue. */
+gb_status gb_sample(gb_ctx *ctx, const gb_sample_params *p, gb_sample_trace *trace);
+
+/* ---------------------------------------------------------------- interventions */
+typedef enum { GB_ABLATE_NONE = 0, GB_ABLATE_ZERO = 1, GB_ABLATE_MEAN = 2 } gb_ablation;
+/* Ablates head `head` of block `layer` by replacing its hook_z output (zero,
+ * or its mean over all positions of the run). Invalidates the run from that
+ * block on; the next gb_run_* recomputes it. */
+gb_status gb_set_ablation(gb_ctx *ctx, int layer, int head, gb_ablation mode);
+gb_status gb_clear_ablations(gb_ctx *ctx);
+/* Logit lens: final layer norm + unembedding applied to the residual stream
+ * after block `layer` (-1 = after the embeddings) at position pos. Writes the
+ * k most likely ids and their probabilities (softmax over the whole vocab). */
+gb_status gb_logit_lens(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids,
+                        float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
