@@ -1,0 +1,458 @@
+/* kernels_simd.c — the public gb_* kernels, vectorised for the build target.
+ *
+ * SIMD is a small vocabulary (ggml's simd-mappings idea, cut down): `vf` is one
+ * vector of VW floats and v_* are its operations, defined once per target:
+ *   __wasm_simd128__        wasm_simd128.h, VW = 4, no FMA (see KERNELS.md)
+ *   __AVX2__ && __FMA__     immintrin.h,    VW = 8, v_madd is a fused FMA
+ *   __SSE2__ (any x86-64)   emmintrin.h,    VW = 4
+ *   otherwise               every gb_* forwards to its _ref twin.
+ * Each kernel is written once over that vocabulary: a vector main loop, then a
+ * scalar tail, and it never reads past the end of an array.
+ *
+ * Rounding versus the references (kernels_ref.c): gb_matmul keeps the
+ * reference's order per output (bias, then k ascending), so without FMA
+ * (SSE2, WASM) it matches bit for bit; with FMA each step rounds once instead
+ * of twice. Dot-product kernels (gb_matmul_nt, gb_dot, the sums in layernorm
+ * and softmax) sum VW interleaved partial sums and then reduce them, and
+ * exp/GELU use the polynomial v_exp below, so those match within float
+ * tolerance, not bit for bit.
+ */
+#include "kernels.h"
+
+#include <math.h>
+
+#if defined(__wasm_simd128__)
+#define GB_ISA "wasm-simd128"
+#include <wasm_simd128.h>
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__AVX2__) && defined(__FMA__)
+#define GB_ISA "avx2"
+#include <immintrin.h>
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+#define GB_ISA "sse2"
+#include <emmintrin.h>
+#else
+#define GB_ISA "scalar"
+#endif
+
+const char *gb_kernels_isa(void) { return GB_ISA; }
+
+#if defined(__wasm_simd128__)
+// ----------------------------------------------------------------------------
+// vocabulary: WASM SIMD128
+
+typedef v128_t vf;
+typedef v128_t vi;
+#define VW 4
+static inline vf v_load(const float *p) { return wasm_v128_load(p); }
+static inline void v_store(float *p, vf v) { wasm_v128_store(p, v); }
+static inline vf v_set1(float a) { return wasm_f32x4_splat(a); }
+static inline vf v_add(vf a, vf b) { return wasm_f32x4_add(a, b); }
+static inline vf v_sub(vf a, vf b) { return wasm_f32x4_sub(a, b); }
+static inline vf v_mul(vf a, vf b) { return wasm_f32x4_mul(a, b); }
+static inline vf v_div(vf a, vf b) { return wasm_f32x4_div(a, b); }
+static inline vf v_madd(vf c, vf a, vf b) { return wasm_f32x4_add(c, wasm_f32x4_mul(a, b)); }
+/* max/min keep a NaN in x (so NaN inputs stay NaN). */
+static inline vf v_max(vf x, vf c) { return wasm_f32x4_max(x, c); }
+static inline vf v_min(vf x, vf c) { return wasm_f32x4_min(x, c); }
+static inline vf v_round(vf a) { return wasm_f32x4_nearest(a); }
+/* 2^n for integral n in [-126, 127] held as floats. */
+static inline vf v_pow2i(vf n) {
+    vi i = wasm_i32x4_trunc_sat_f32x4(n);
+    return wasm_i32x4_shl(wasm_i32x4_add(i, wasm_i32x4_splat(127)), 23);
+}
+/* x where x >= lo, else 0 (NaN kept) */
+static inline vf v_zero_below(vf v, vf x, vf lo) { return wasm_v128_andnot(v, wasm_f32x4_lt(x, lo)); }
+/* Stops clang hoisting the next row's broadcast above this row's multiplies:
+ * V8 does not reschedule, and hoisted loads spill (KERNELS.md). */
+#define ROW_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__AVX2__) && defined(__FMA__)
+// ----------------------------------------------------------------------------
+// vocabulary: AVX2 + FMA
+
+typedef __m256 vf;
+#define VW 8
+static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+static inline vf v_set1(float a) { return _mm256_set1_ps(a); }
+static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static inline vf v_madd(vf c, vf a, vf b) { return _mm256_fmadd_ps(a, b, c); }
+/* maxps/minps return the second operand when either is NaN: put x second. */
+static inline vf v_max(vf x, vf c) { return _mm256_max_ps(c, x); }
+static inline vf v_min(vf x, vf c) { return _mm256_min_ps(c, x); }
+static inline vf v_round(vf a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+static inline vf v_pow2i(vf n) {
+    __m256i i = _mm256_cvtps_epi32(n);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23));
+}
+static inline vf v_zero_below(vf v, vf x, vf lo) { return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), v); }
+#define ROW_BARRIER() ((void)0)
+
+#elif (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+// ----------------------------------------------------------------------------
+// vocabulary: SSE2 (baseline x86-64)
+
+typedef __m128 vf;
+#define VW 4
+static inline vf v_load(const float *p) { return _mm_loadu_ps(p); }
+static inline void v_store(float *p, vf v) { _mm_storeu_ps(p, v); }
+static inline vf v_set1(float a) { return _mm_set1_ps(a); }
+static inline vf v_add(vf a, vf b) { return _mm_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm_div_ps(a, b); }
+static inline vf v_madd(vf c, vf a, vf b) { return _mm_add_ps(c, _mm_mul_ps(a, b)); }
+static inline vf v_max(vf x, vf c) { return _mm_max_ps(c, x); }
+static inline vf v_min(vf x, vf c) { return _mm_min_ps(c, x); }
+/* cvtps rounds to nearest-even under the default MXCSR; |a| < 2^31 here. */
+static inline vf v_round(vf a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }
+static inline vf v_pow2i(vf n) {
+    __m128i i = _mm_cvtps_epi32(n);
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(i, _mm_set1_epi32(127)), 23));
+}
+static inline vf v_zero_below(vf v, vf x, vf lo) { return _mm_andnot_ps(_mm_cmplt_ps(x, lo), v); }
+#define ROW_BARRIER() ((void)0)
+#endif
+
+#ifdef VW
+// ----------------------------------------------------------------------------
+// shared helpers
+
+/* Lane sum in lane order, ((l0 + l1) + l2) + ...: the same on every target. */
+static inline float v_hsum(vf v) {
+    float t[VW];
+    v_store(t, v);
+    float s = t[0];
+    for (int i = 1; i < VW; i++) s += t[i];
+    return s;
+}
+
+static inline float v_hmax(vf v) {
+    float t[VW];
+    v_store(t, v);
+    float m = t[0];
+    for (int i = 1; i < VW; i++) m = t[i] > m ? t[i] : m;
+    return m;
+}
+
+/* exp(x), Cephes expf's method: x = n ln2 + r with n = round(x / ln2) and
+ * ln2 split in two (Cody-Waite) so r is exact, exp(r) by a degree-6
+ * polynomial, times 2^n built in the exponent bits. About 1-2 ulp from expf.
+ * x is clamped to [-87.33, 88] so 2^n stays normal; below -87.33 (where expf
+ * is subnormal or 0, and for -INFINITY) the result is 0. */
+static inline vf v_exp(vf x) {
+    const vf lo = v_set1(-87.33654475f);
+    vf xc = v_max(v_min(x, v_set1(88.0f)), lo);
+    vf n = v_round(v_mul(xc, v_set1(1.44269504088896341f)));
+    vf r = v_sub(xc, v_mul(n, v_set1(0.693359375f)));
+    r = v_sub(r, v_mul(n, v_set1(-2.12194440e-4f)));
+    vf p = v_set1(1.9875691500e-4f);
+    p = v_add(v_mul(p, r), v_set1(1.3981999507e-3f));
+    p = v_add(v_mul(p, r), v_set1(8.3334519073e-3f));
+    p = v_add(v_mul(p, r), v_set1(4.1665795894e-2f));
+    p = v_add(v_mul(p, r), v_set1(1.6666665459e-1f));
+    p = v_add(v_mul(p, r), v_set1(5.0000001201e-1f));
+    vf y = v_add(v_add(v_mul(v_mul(p, r), r), r), v_set1(1.0f));
+    return v_zero_below(v_mul(y, v_pow2i(n)), x, lo);
+}
+
+// ----------------------------------------------------------------------------
+// gb_matmul: out[T,N] = x[T,K] @ w[K,N] + b
+//
+// Register tiles of MR rows x NR = 2 vectors of columns, vectorised over N:
+// per k, two weight vectors are loaded and each row's x[t,k] is broadcast next
+// to its two multiply-adds (8 accumulators + 2 weights + 1 broadcast + 1
+// temporary = 12 live vectors, within V8's 15). The K loop is not unrolled.
+//
+// Blocking: K is cut into KB-row blocks; for each block and each NR-column
+// strip, the KB x NR slice of w is copied into a contiguous buffer (on the
+// stack, 8 KiB with 128-bit vectors) and every MR-row block of x is run over
+// it. Without the copy each k step touches a new row of w, N floats apart,
+// which is a new page for GPT-2's widths. Partial sums pass between K blocks
+// through out, so the order per output stays bias, then k ascending.
+// Edges: rows past the last full MR block run as row updates (out row +=
+// x[t,k] * w row k, the decode path for T = 1); columns past the last full
+// strip take a one-vector tile, then scalar.
+
+#define MR 4
+#define NR (2 * VW)
+#define KB 256
+
+/* MR x NR tile over kn steps: o = &out[t0,n0] (row stride N), xk = &x[t0,k0]
+ * (row stride K), p = weights for these k and columns (row stride ldp).
+ * init: bias pointer for the first K block (NULL: zeros) when first != 0. */
+static void mm_tile(float *o, const float *xk, const float *p, int ldp, int kn,
+                    int K, int N, const float *init, int first) {
+    vf c00, c01, c10, c11, c20, c21, c30, c31;
+    if (first) {
+        vf b0 = init ? v_load(init) : v_set1(0.0f);
+        vf b1 = init ? v_load(init + VW) : v_set1(0.0f);
+        c00 = c10 = c20 = c30 = b0;
+        c01 = c11 = c21 = c31 = b1;
+    } else {
+        c00 = v_load(o), c01 = v_load(o + VW);
+        c10 = v_load(o + N), c11 = v_load(o + N + VW);
+        c20 = v_load(o + 2 * N), c21 = v_load(o + 2 * N + VW);
+        c30 = v_load(o + 3 * N), c31 = v_load(o + 3 * N + VW);
+    }
+    const float *x0 = xk, *x1 = xk + K, *x2 = xk + 2 * (size_t)K, *x3 = xk + 3 * (size_t)K;
+    for (int k = 0; k < kn; k++, p += ldp) {
+        vf w0 = v_load(p), w1 = v_load(p + VW), a;
+        a = v_set1(x0[k]); c00 = v_madd(c00, a, w0); c01 = v_madd(c01, a, w1); ROW_BARRIER();
+        a = v_set1(x1[k]); c10 = v_madd(c10, a, w0); c11 = v_madd(c11, a, w1); ROW_BARRIER();
+        a = v_set1(x2[k]); c20 = v_madd(c20, a, w0); c21 = v_madd(c21, a, w1); ROW_BARRIER();
+        a = v_set1(x3[k]); c30 = v_madd(c30, a, w0); c31 = v_madd(c31, a, w1); ROW_BARRIER();
+    }
+    v_store(o, c00), v_store(o + VW, c01);
+    v_store(o + N, c10), v_store(o + N + VW, c11);
+    v_store(o + 2 * N, c20), v_store(o + 2 * N + VW, c21);
+    v_store(o + 3 * N, c30), v_store(o + 3 * N + VW, c31);
+}
+
+/* Columns [n0, N) of rows [t0, t0+MR), fewer than NR of them, whole K:
+ * one MR x VW tile if VW columns remain, then scalar. */
+static void mm_right_edge(float *out, const float *x, const float *w, const float *b,
+                          int t0, int n0, int K, int N) {
+    if (N - n0 >= VW) {
+        vf c[MR];
+        for (int r = 0; r < MR; r++) c[r] = b ? v_load(b + n0) : v_set1(0.0f);
+        for (int k = 0; k < K; k++) {
+            vf w0 = v_load(w + (size_t)k * N + n0);
+            for (int r = 0; r < MR; r++)
+                c[r] = v_madd(c[r], v_set1(x[(size_t)(t0 + r) * K + k]), w0);
+        }
+        for (int r = 0; r < MR; r++) v_store(out + (size_t)(t0 + r) * N + n0, c[r]);
+        n0 += VW;
+    }
+    for (int r = 0; r < MR; r++) {
+        const float *xt = x + (size_t)(t0 + r) * K;
+        for (int n = n0; n < N; n++) {
+            float acc = b ? b[n] : 0.0f;
+            for (int k = 0; k < K; k++) acc += xt[k] * w[(size_t)k * N + n];
+            out[(size_t)(t0 + r) * N + n] = acc;
+        }
+    }
+}
+
+/* Rows [t0, T), fewer than MR: out row = bias, then out row += x[t,k] * w row k
+ * for k ascending, all rows per k so each w row is read once. */
+static void mm_bottom_rows(float *out, const float *x, const float *w, const float *b,
+                           int t0, int T, int K, int N) {
+    for (int t = t0; t < T; t++)
+        for (int n = 0; n < N; n++) out[(size_t)t * N + n] = b ? b[n] : 0.0f;
+    for (int k = 0; k < K; k++) {
+        const float *wk = w + (size_t)k * N;
+        for (int t = t0; t < T; t++) gb_axpy(out + (size_t)t * N, x[(size_t)t * K + k], wk, N);
+    }
+}
+
+void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    float panel[KB * NR];
+    int Tm = T - T % MR, Nm = N - N % NR;
+    for (int k0 = 0; k0 < K && Tm > 0; k0 += KB) {
+        int kn = K - k0 < KB ? K - k0 : KB;
+        for (int n0 = 0; n0 < Nm; n0 += NR) {
+            const float *src = w + (size_t)k0 * N + n0;
+            for (int k = 0; k < kn; k++, src += N) {
+                v_store(panel + k * NR, v_load(src));
+                v_store(panel + k * NR + VW, v_load(src + VW));
+            }
+            for (int t0 = 0; t0 < Tm; t0 += MR)
+                mm_tile(out + (size_t)t0 * N + n0, x + (size_t)t0 * K + k0, panel, NR, kn,
+                        K, N, b ? b + n0 : NULL, k0 == 0);
+        }
+    }
+    if (K <= 0) Tm = 0; /* no k steps: every row is just the bias */
+    if (Nm < N)
+        for (int t0 = 0; t0 < Tm; t0 += MR) mm_right_edge(out, x, w, b, t0, Nm, K, N);
+    mm_bottom_rows(out, x, w, b, Tm, T, K, N);
+}
+
+// ----------------------------------------------------------------------------
+// gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
+//
+// Dot products vectorised over K. Tiles of 2 x-rows x 4 w-rows keep 8
+// independent accumulators (6 loads per 8 multiply-adds); for T = 1 the tile
+// is 1 x 4 (the LM head at decode streams w once and is bandwidth-bound).
+// Per output: VW lane partial sums over k = j mod VW, reduced in lane order,
+// then the scalar tail k >= K - K % VW added in order.
+
+static float dot_tail(const float *a, const float *b, int k0, int K, float acc) {
+    for (int k = k0; k < K; k++) acc += a[k] * b[k];
+    return acc;
+}
+
+/* rows x0 (and x1 if non-NULL) against w rows n..n+3 */
+static void nt_tile(float *o0, float *o1, const float *x0, const float *x1,
+                    const float *w, int K) {
+    const float *w0 = w, *w1 = w + K, *w2 = w + 2 * (size_t)K, *w3 = w + 3 * (size_t)K;
+    int Km = K - K % VW;
+    vf a0 = v_set1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    if (x1) {
+        vf b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int k = 0; k < Km; k += VW) {
+            vf u = v_load(x0 + k), v = v_load(x1 + k), q;
+            q = v_load(w0 + k); a0 = v_madd(a0, u, q); b0 = v_madd(b0, v, q);
+            q = v_load(w1 + k); a1 = v_madd(a1, u, q); b1 = v_madd(b1, v, q);
+            q = v_load(w2 + k); a2 = v_madd(a2, u, q); b2 = v_madd(b2, v, q);
+            q = v_load(w3 + k); a3 = v_madd(a3, u, q); b3 = v_madd(b3, v, q);
+        }
+        o1[0] = dot_tail(x1, w0, Km, K, v_hsum(b0));
+        o1[1] = dot_tail(x1, w1, Km, K, v_hsum(b1));
+        o1[2] = dot_tail(x1, w2, Km, K, v_hsum(b2));
+        o1[3] = dot_tail(x1, w3, Km, K, v_hsum(b3));
+    } else {
+        for (int k = 0; k < Km; k += VW) {
+            vf u = v_load(x0 + k);
+            a0 = v_madd(a0, u, v_load(w0 + k));
+            a1 = v_madd(a1, u, v_load(w1 + k));
+            a2 = v_madd(a2, u, v_load(w2 + k));
+            a3 = v_madd(a3, u, v_load(w3 + k));
+        }
+    }
+    o0[0] = dot_tail(x0, w0, Km, K, v_hsum(a0));
+    o0[1] = dot_tail(x0, w1, Km, K, v_hsum(a1));
+    o0[2] = dot_tail(x0, w2, Km, K, v_hsum(a2));
+    o0[3] = dot_tail(x0, w3, Km, K, v_hsum(a3));
+}
+
+void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
+    int Nm = N - N % 4;
+    for (int n = 0; n < Nm; n += 4) {
+        const float *wn = w + (size_t)n * K;
+        int t = 0;
+        for (; t + 2 <= T; t += 2)
+            nt_tile(out + (size_t)t * N + n, out + (size_t)(t + 1) * N + n,
+                    x + (size_t)t * K, x + (size_t)(t + 1) * K, wn, K);
+        if (t < T) nt_tile(out + (size_t)t * N + n, NULL, x + (size_t)t * K, NULL, wn, K);
+    }
+    for (int t = 0; t < T; t++)
+        for (int n = Nm; n < N; n++)
+            out[(size_t)t * N + n] = gb_dot(x + (size_t)t * K, w + (size_t)n * K, K);
+}
+
+// ----------------------------------------------------------------------------
+// row kernels
+
+/* Same order as gb_matmul_nt's outputs: lane partial sums, lane-order
+ * reduction, scalar tail. */
+float gb_dot(const float *a, const float *b, int n) {
+    int nm = n - n % VW;
+    vf acc = v_set1(0.0f);
+    for (int i = 0; i < nm; i += VW) acc = v_madd(acc, v_load(a + i), v_load(b + i));
+    return dot_tail(a, b, nm, n, v_hsum(acc));
+}
+
+void gb_axpy(float *y, float a, const float *x, int n) {
+    int nm = n - n % VW, i = 0;
+    vf va = v_set1(a);
+    for (; i < nm; i += VW) v_store(y + i, v_madd(v_load(y + i), va, v_load(x + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static float row_sum(const float *x, int n) {
+    int nm = n - n % VW;
+    vf acc = v_set1(0.0f);
+    for (int i = 0; i < nm; i += VW) acc = v_add(acc, v_load(x + i));
+    float s = v_hsum(acc);
+    for (int i = nm; i < n; i++) s += x[i];
+    return s;
+}
+
+/* Two passes as in the reference; the sums are lane partial sums. */
+void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
+                  int T, int C, float eps) {
+    int Cm = C - C % VW;
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * C;
+        float *ot = out + (size_t)t * C;
+        float mean = row_sum(xt, C) / C;
+        vf vm = v_set1(mean), acc = v_set1(0.0f);
+        for (int c = 0; c < Cm; c += VW) {
+            vf d = v_sub(v_load(xt + c), vm);
+            acc = v_madd(acc, d, d);
+        }
+        float sq = v_hsum(acc);
+        for (int c = Cm; c < C; c++) sq += (xt[c] - mean) * (xt[c] - mean);
+        float s = sqrtf(sq / C + eps);
+        vf vs = v_set1(s);
+        int c = 0;
+        for (; c < Cm; c += VW) {
+            vf d = v_div(v_sub(v_load(xt + c), vm), vs);
+            v_store(ot + c, v_madd(v_load(b + c), d, v_load(w + c)));
+        }
+        for (; c < C; c++) ot[c] = (xt[c] - mean) / s * w[c] + b[c];
+        if (scale) scale[t] = s;
+    }
+}
+
+/* exp by v_exp in the main loop, libm expf in the tail. */
+void gb_softmax(float *out, const float *x, int n) {
+    int nm = n - n % VW, i;
+    float max = -INFINITY;
+    if (nm > 0) {
+        vf vmax = v_load(x);
+        for (i = VW; i < nm; i += VW) vmax = v_max(v_load(x + i), vmax);
+        max = v_hmax(vmax);
+    }
+    for (i = nm; i < n; i++) max = x[i] > max ? x[i] : max;
+    if (max == -INFINITY) {
+        for (i = 0; i < n; i++) out[i] = 0.0f;
+        return;
+    }
+    vf vmax = v_set1(max), acc = v_set1(0.0f);
+    for (i = 0; i < nm; i += VW) {
+        vf e = v_exp(v_sub(v_load(x + i), vmax));
+        v_store(out + i, e);
+        acc = v_add(acc, e);
+    }
+    float sum = v_hsum(acc);
+    for (i = nm; i < n; i++) {
+        out[i] = expf(x[i] - max);
+        sum += out[i];
+    }
+    float inv = 1.0f / sum;
+    vf vinv = v_set1(inv);
+    for (i = 0; i < nm; i += VW) v_store(out + i, v_mul(v_load(out + i), vinv));
+    for (; i < n; i++) out[i] *= inv;
+}
+
+/* 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
+ * the logistic form has no 1 + tanh cancellation for negative x, so it is at
+ * least as accurate as the reference's literal tanhf form. */
+void gb_gelu(float *out, const float *x, size_t n) {
+    size_t nm = n - n % VW, i = 0;
+    const vf c = v_set1(-2.0f * 0.7978845608028654f), k3 = v_set1(0.044715f), one = v_set1(1.0f);
+    for (; i < nm; i += VW) {
+        vf v = v_load(x + i);
+        vf u = v_madd(v, v_mul(k3, v), v_mul(v, v));
+        v_store(out + i, v_div(v, v_add(one, v_exp(v_mul(c, u)))));
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        out[i] = v / (1.0f + expf(-2.0f * 0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    }
+}
+
+#else
+// ----------------------------------------------------------------------------
+// no SIMD for this target: the references are the kernels
+
+void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    gb_matmul_ref(out, x, w, b, T, K, N);
+}
+void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
+    gb_matmul_nt_ref(out, x, w, T, K, N);
+}
+void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
+                  int T, int C, float eps) {
+    gb_layernorm_ref(out, scale, x, w, b, T, C, eps);
+}
+void gb_softmax(float *out, const float *x, int n) { gb_softmax_ref(out, x, n); }
+void gb_gelu(float *out, const float *x, size_t n) { gb_gelu_ref(out, x, n); }
+float gb_dot(const float *a, const float *b, int n) { return gb_dot_ref(a, b, n); }
+void gb_axpy(float *y, float a, const float *x, int n) { gb_axpy_ref(y, a, x, n); }
+#endif

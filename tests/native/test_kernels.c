@@ -1,0 +1,336 @@
+/* test_kernels.c — every SIMD kernel against its _ref twin, and every _ref
+ * kernel against a double-precision computation, so neither can be wrong
+ * silently.
+ *
+ * Inputs come from a fixed-seed xorshift RNG; buffers are malloc'd at their
+ * exact size so ASan catches any read or write past the end (the SIMD tails).
+ * Error metric (check.h's max_rel_err): |got - want| / max(|want|, floor),
+ * where the floor is the output's natural scale, so near-zero outputs are
+ * judged by absolute error. The worst error of each family is printed.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kernels.h"
+
+// ----------------------------------------------------------------------------
+// tolerances (relative error, and the floor under |want|)
+
+#define TOL_MATMUL_REL    1e-5 /* sums of K products of values in [-1, 1) */
+#define MATMUL_FLOOR      (1.0 / 3) /* times sqrt(K): the outputs' standard deviation */
+#define TOL_NORM_REL      1e-5 /* layernorm out and scale */
+#define NORM_FLOOR        1.0  /* the outputs' standard deviation */
+#define TOL_SOFTMAX_REL   1e-5 /* every probability, however small */
+#define SOFTMAX_FLOOR     1e-30
+#define TOL_GELU_REL      1e-5
+#define GELU_FLOOR        0.02 /* the reference's literal 1 + tanhf(u) cancels
+                                  for x < -3: absolute error up to ~1e-7 there */
+#define GELU_SIMD_FLOOR   1e-3 /* gb_gelu's logistic form has no cancellation */
+#define TOL_VEC_REL       1e-5 /* dot, axpy */
+#define VEC_FLOOR         1.0
+
+static const int SIZES[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 37, 64, 769};
+#define NSIZES ((int)(sizeof SIZES / sizeof SIZES[0]))
+
+// ----------------------------------------------------------------------------
+// helpers
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+/* uniform in [lo, hi), xorshift64* */
+static float frand(float lo, float hi) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    uint64_t r = rng_state * 0x2545F4914F6CDD1Dull;
+    return lo + (hi - lo) * (float)((r >> 40) * (1.0 / 16777216.0));
+}
+
+static float *rand_buf(size_t n, float lo, float hi) {
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "test_kernels: out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = frand(lo, hi);
+    return p;
+}
+
+/* like max_rel_err, against a double-precision answer */
+static double max_rel_err_d(const float *a, const double *b, size_t n, double floor_) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double m = fabs(b[i]);
+        double r = fabs((double)a[i] - b[i]) / (m > floor_ ? m : floor_);
+        if (r > worst || r != r) worst = r;
+    }
+    return worst;
+}
+
+static double *dbuf(size_t n) {
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) exit(2);
+    return p;
+}
+
+/* worst error seen per family, printed at the end */
+enum { W_MM, W_MM_REF, W_NT, W_NT_REF, W_LN, W_LN_REF, W_SM, W_SM_REF,
+       W_GELU, W_GELU_REF, W_GELU_SIMD_D, W_VEC, W_VEC_REF, W_COUNT };
+static const char *WORST_NAME[W_COUNT] = {
+    "matmul simd/ref", "matmul ref/double", "matmul_nt simd/ref", "matmul_nt ref/double",
+    "layernorm simd/ref", "layernorm ref/double", "softmax simd/ref", "softmax ref/double",
+    "gelu simd/ref", "gelu ref/double", "gelu simd/double", "dot+axpy simd/ref",
+    "dot+axpy ref/double"};
+static double worst[W_COUNT];
+static void note(int which, double e) {
+    if (e > worst[which] || e != e) worst[which] = e;
+}
+
+// ----------------------------------------------------------------------------
+// matmuls
+
+static void check_matmul(int T, int K, int N, int with_bias) {
+    float *x = rand_buf((size_t)T * K, -1, 1), *w = rand_buf((size_t)K * N, -1, 1);
+    float *b = with_bias ? rand_buf((size_t)N, -1, 1) : NULL;
+    float *got = rand_buf((size_t)T * N, 0, 1), *ref = rand_buf((size_t)T * N, 0, 1);
+    double *exact = dbuf((size_t)T * N);
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) {
+            double acc = b ? b[n] : 0.0;
+            for (int k = 0; k < K; k++) acc += (double)x[t * K + k] * w[(size_t)k * N + n];
+            exact[(size_t)t * N + n] = acc;
+        }
+    gb_matmul(got, x, w, b, T, K, N);
+    gb_matmul_ref(ref, x, w, b, T, K, N);
+    double e = max_rel_err(got, ref, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    double er = max_rel_err_d(ref, exact, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    note(W_MM, e), note(W_MM_REF, er);
+    CHECK(e <= TOL_MATMUL_REL, "gb_matmul T=%d K=%d N=%d bias=%d: rel err %.3g", T, K, N, with_bias, e);
+    CHECK(er <= TOL_MATMUL_REL, "gb_matmul_ref T=%d K=%d N=%d: rel err vs double %.3g", T, K, N, er);
+    free(x), free(w), free(b), free(got), free(ref), free(exact);
+}
+
+static void check_matmul_nt(int T, int K, int N) {
+    float *x = rand_buf((size_t)T * K, -1, 1), *w = rand_buf((size_t)N * K, -1, 1);
+    float *got = rand_buf((size_t)T * N, 0, 1), *ref = rand_buf((size_t)T * N, 0, 1);
+    double *exact = dbuf((size_t)T * N);
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) acc += (double)x[t * K + k] * w[(size_t)n * K + k];
+            exact[(size_t)t * N + n] = acc;
+        }
+    gb_matmul_nt(got, x, w, T, K, N);
+    gb_matmul_nt_ref(ref, x, w, T, K, N);
+    double e = max_rel_err(got, ref, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    double er = max_rel_err_d(ref, exact, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    note(W_NT, e), note(W_NT_REF, er);
+    CHECK(e <= TOL_MATMUL_REL, "gb_matmul_nt T=%d K=%d N=%d: rel err %.3g", T, K, N, e);
+    CHECK(er <= TOL_MATMUL_REL, "gb_matmul_nt_ref T=%d K=%d N=%d: rel err vs double %.3g", T, K, N, er);
+    free(x), free(w), free(got), free(ref), free(exact);
+}
+
+static void test_matmuls(void) {
+    static const int Ts[] = {1, 3, 4, 7, 8, 64};
+    static const int Ks[] = {1, 5, 36, 64, 300, 768};
+    static const int Ns[] = {1, 3, 4, 8, 9, 16, 36, 108, 769};
+    int i = 0;
+    for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
+        for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
+            for (size_t d = 0; d < sizeof Ns / sizeof *Ns; d++) check_matmul(Ts[a], Ks[c], Ns[d], i++ % 3 != 0);
+    check_matmul(5, 3072, 20, 1); /* many K blocks */
+
+    static const int Tn[] = {1, 2, 3, 64};
+    static const int Kn[] = {1, 3, 4, 5, 36, 64, 769};
+    static const int Nn[] = {1, 3, 4, 5, 36, 108, 769};
+    for (size_t a = 0; a < sizeof Tn / sizeof *Tn; a++)
+        for (size_t c = 0; c < sizeof Kn / sizeof *Kn; c++)
+            for (size_t d = 0; d < sizeof Nn / sizeof *Nn; d++) check_matmul_nt(Tn[a], Kn[c], Nn[d]);
+    check_matmul_nt(1, 768, 50257); /* the tied LM head at decode */
+}
+
+// ----------------------------------------------------------------------------
+// layernorm
+
+static void check_layernorm(int T, int C) {
+    const float eps = 1e-5f;
+    float *x = rand_buf((size_t)T * C, -2, 4); /* mean near 1: the mean matters */
+    float *w = rand_buf((size_t)C, 0.5f, 1.5f), *b = rand_buf((size_t)C, -0.5f, 0.5f);
+    float *got = rand_buf((size_t)T * C, 0, 1), *ref = rand_buf((size_t)T * C, 0, 1);
+    float *sg = rand_buf((size_t)T, 0, 1), *sr = rand_buf((size_t)T, 0, 1);
+    double *exact = dbuf((size_t)T * C), *sexact = dbuf((size_t)T);
+    for (int t = 0; t < T; t++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[t * C + c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (x[t * C + c] - m) * (x[t * C + c] - m);
+        sexact[t] = sqrt(v / C + eps);
+        for (int c = 0; c < C; c++) exact[t * C + c] = (x[t * C + c] - m) / sexact[t] * w[c] + b[c];
+    }
+    gb_layernorm(got, sg, x, w, b, T, C, eps);
+    gb_layernorm_ref(ref, sr, x, w, b, T, C, eps);
+    double e = max_rel_err(got, ref, (size_t)T * C, NORM_FLOOR);
+    double es = max_rel_err(sg, sr, (size_t)T, NORM_FLOOR);
+    double er = max_rel_err_d(ref, exact, (size_t)T * C, NORM_FLOOR);
+    double esr = max_rel_err_d(sr, sexact, (size_t)T, NORM_FLOOR);
+    note(W_LN, e), note(W_LN, es), note(W_LN_REF, er), note(W_LN_REF, esr);
+    CHECK(e <= TOL_NORM_REL, "gb_layernorm T=%d C=%d: out rel err %.3g", T, C, e);
+    CHECK(es <= TOL_NORM_REL, "gb_layernorm T=%d C=%d: scale rel err %.3g", T, C, es);
+    CHECK(er <= TOL_NORM_REL, "gb_layernorm_ref T=%d C=%d: out rel err vs double %.3g", T, C, er);
+    CHECK(esr <= TOL_NORM_REL, "gb_layernorm_ref T=%d C=%d: scale rel err vs double %.3g", T, C, esr);
+    /* scale may be NULL; out must not change */
+    gb_layernorm(ref, NULL, x, w, b, T, C, eps);
+    CHECK(memcmp(got, ref, (size_t)T * C * sizeof *got) == 0, "gb_layernorm C=%d: scale=NULL changed out", C);
+    free(x), free(w), free(b), free(got), free(ref), free(sg), free(sr), free(exact), free(sexact);
+}
+
+// ----------------------------------------------------------------------------
+// softmax
+
+static void softmax_double(double *out, const float *x, int n) {
+    double max = -INFINITY, sum = 0;
+    for (int i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    for (int i = 0; i < n; i++) sum += out[i] = exp((double)x[i] - max);
+    for (int i = 0; i < n; i++) out[i] /= sum;
+}
+
+/* mask: 0 none, 1 every third entry -inf (never all), 2 all but one -inf */
+static void check_softmax(int n, float spread, int mask) {
+    float *x = rand_buf((size_t)n, -spread, spread);
+    if (mask == 1)
+        for (int i = 1; i < n; i += 3) x[i] = -INFINITY;
+    int keep = n / 2;
+    if (mask == 2)
+        for (int i = 0; i < n; i++)
+            if (i != keep) x[i] = -INFINITY;
+    float *got = rand_buf((size_t)n, 0, 1), *ref = rand_buf((size_t)n, 0, 1);
+    double *exact = dbuf((size_t)n);
+    softmax_double(exact, x, n);
+    gb_softmax(got, x, n);
+    gb_softmax_ref(ref, x, n);
+    double e = max_rel_err(got, ref, (size_t)n, SOFTMAX_FLOOR);
+    double er = max_rel_err_d(ref, exact, (size_t)n, SOFTMAX_FLOOR);
+    note(W_SM, e), note(W_SM_REF, er);
+    CHECK(e <= TOL_SOFTMAX_REL, "gb_softmax n=%d spread=%g mask=%d: rel err %.3g", n, spread, mask, e);
+    CHECK(er <= TOL_SOFTMAX_REL, "gb_softmax_ref n=%d spread=%g mask=%d: rel err vs double %.3g", n, spread, mask, er);
+    int masked_ok = 1;
+    for (int i = 0; i < n; i++)
+        if (x[i] == -INFINITY && (got[i] != 0.0f || ref[i] != 0.0f)) masked_ok = 0;
+    CHECK(masked_ok, "softmax n=%d: a -INFINITY entry did not give exactly 0", n);
+    if (mask == 2) CHECK(got[keep] == 1.0f && ref[keep] == 1.0f, "softmax n=%d: lone entry gave %g / %g", n, got[keep], ref[keep]);
+    /* in place: out == x */
+    memcpy(ref, x, (size_t)n * sizeof *x);
+    gb_softmax(ref, ref, n);
+    CHECK(memcmp(got, ref, (size_t)n * sizeof *got) == 0, "gb_softmax n=%d: in-place result differs", n);
+    free(x), free(got), free(ref), free(exact);
+}
+
+static void check_softmax_all_masked(int n) {
+    float *x = rand_buf((size_t)n, 0, 1), *got = rand_buf((size_t)n, 0, 1), *ref = rand_buf((size_t)n, 0, 1);
+    for (int i = 0; i < n; i++) x[i] = -INFINITY;
+    gb_softmax(got, x, n);
+    gb_softmax_ref(ref, x, n);
+    int ok = 1;
+    for (int i = 0; i < n; i++) ok &= got[i] == 0.0f && ref[i] == 0.0f;
+    CHECK(ok, "softmax n=%d all -INFINITY: expected all zeros", n);
+    free(x), free(got), free(ref);
+}
+
+// ----------------------------------------------------------------------------
+// gelu
+
+static double gelu_double(double x) {
+    return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
+}
+
+static void check_gelu_buf(const float *x, size_t n, const char *what) {
+    float *got = rand_buf(n, 0, 1), *ref = rand_buf(n, 0, 1);
+    double *exact = dbuf(n);
+    for (size_t i = 0; i < n; i++) exact[i] = gelu_double(x[i]);
+    gb_gelu(got, x, n);
+    gb_gelu_ref(ref, x, n);
+    double e = max_rel_err(got, ref, n, GELU_FLOOR);
+    double er = max_rel_err_d(ref, exact, n, GELU_FLOOR);
+    /* the scalar build's gb_gelu is the reference, with its cancellation */
+    int simd = strcmp(gb_kernels_isa(), "scalar") != 0;
+    double es = max_rel_err_d(got, exact, n, simd ? GELU_SIMD_FLOOR : GELU_FLOOR);
+    note(W_GELU, e), note(W_GELU_REF, er), note(W_GELU_SIMD_D, es);
+    CHECK(e <= TOL_GELU_REL, "gb_gelu %s n=%zu: rel err %.3g", what, n, e);
+    CHECK(er <= TOL_GELU_REL, "gb_gelu_ref %s n=%zu: rel err vs double %.3g", what, n, er);
+    CHECK(es <= TOL_GELU_REL, "gb_gelu %s n=%zu: rel err vs double %.3g", what, n, es);
+    free(got), free(ref), free(exact);
+}
+
+static void test_gelu(void) {
+    for (int s = 0; s < NSIZES; s++) {
+        float *x = rand_buf((size_t)SIZES[s], -6, 6);
+        check_gelu_buf(x, (size_t)SIZES[s], "random");
+        free(x);
+    }
+    /* a dense sweep of [-12, 12] plus special points */
+    static const float special[] = {0.0f, -0.0f, 1e-20f, -1e-20f, 1e-5f, -1e-5f, 20.0f, -20.0f,
+                                    50.0f, -50.0f, 1e4f, -1e4f, 3.0e38f, 1.0f, -1.0f, 0.5f, -0.5f};
+    size_t ns = sizeof special / sizeof *special, n = 24001 + ns;
+    float *x = rand_buf(n, 0, 1);
+    for (size_t i = 0; i < 24001; i++) x[i] = -12.0f + (float)i * 0.001f;
+    memcpy(x + 24001, special, sizeof special);
+    check_gelu_buf(x, n, "sweep");
+    free(x);
+}
+
+// ----------------------------------------------------------------------------
+// dot, axpy
+
+static void check_vec(int n) {
+    float *a = rand_buf((size_t)n, -1, 1), *b = rand_buf((size_t)n, -1, 1);
+    float *y1 = rand_buf((size_t)n, -1, 1), *y2 = malloc((size_t)n * sizeof *y2);
+    double *exact = dbuf((size_t)n), dexact = 0;
+    memcpy(y2, y1, (size_t)n * sizeof *y1);
+    for (int i = 0; i < n; i++) dexact += (double)a[i] * b[i];
+    float d = gb_dot(a, b, n), dr = gb_dot_ref(a, b, n);
+    double e = max_rel_err(&d, &dr, 1, VEC_FLOOR), er = max_rel_err_d(&dr, &dexact, 1, VEC_FLOOR);
+    note(W_VEC, e), note(W_VEC_REF, er);
+    CHECK(e <= TOL_VEC_REL, "gb_dot n=%d: rel err %.3g", n, e);
+    CHECK(er <= TOL_VEC_REL, "gb_dot_ref n=%d: rel err vs double %.3g", n, er);
+    for (int i = 0; i < n; i++) exact[i] = y1[i] + 0.37 * a[i];
+    gb_axpy(y1, 0.37f, a, n);
+    gb_axpy_ref(y2, 0.37f, a, n);
+    e = max_rel_err(y1, y2, (size_t)n, VEC_FLOOR), er = max_rel_err_d(y2, exact, (size_t)n, VEC_FLOOR);
+    note(W_VEC, e), note(W_VEC_REF, er);
+    CHECK(e <= TOL_VEC_REL, "gb_axpy n=%d: rel err %.3g", n, e);
+    CHECK(er <= TOL_VEC_REL, "gb_axpy_ref n=%d: rel err vs double %.3g", n, er);
+    free(a), free(b), free(y1), free(y2), free(exact);
+}
+
+// ----------------------------------------------------------------------------
+
+int main(void) {
+    const char *isa = gb_kernels_isa();
+    CHECK(isa && (!strcmp(isa, "wasm-simd128") || !strcmp(isa, "sse2") || !strcmp(isa, "avx2") ||
+                  !strcmp(isa, "scalar")), "gb_kernels_isa() = %s", isa ? isa : "(null)");
+    printf("kernels isa: %s\n", isa);
+
+    test_matmuls();
+    for (int s = 0; s < NSIZES; s++) {
+        int n = SIZES[s];
+        for (int T = 1; T <= 3; T += 2) check_layernorm(T, n);
+        check_softmax(n, 1.0f, 0);
+        check_softmax(n, 10.0f, 0);
+        check_softmax(n, 1000.0f, 1); /* large logits: the max must be subtracted */
+        check_softmax(n, 5.0f, 1);
+        check_softmax(n, 5.0f, 2);
+        check_softmax_all_masked(n);
+        check_vec(n);
+    }
+    check_layernorm(2, 3072);
+    check_softmax(4099, 30.0f, 1);
+    check_vec(50257);
+    test_gelu();
+
+    for (int i = 0; i < W_COUNT; i++) printf("  worst %-22s %.3g\n", WORST_NAME[i], worst[i]);
+    return CHECK_DONE("test_kernels");
+}
