@@ -1,0 +1,125 @@
+/* wasm_module.test.js — glassbox.wasm + wasm/glassbox.js without a real model:
+ * the ABI, that the module is browser-safe, error mapping, and tools/serve.js. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+
+import { Glassbox, GlassboxError, GlassboxRuntimeError } from '../../wasm/glassbox.js';
+import { startServer } from '../../tools/serve.js';
+import { ROOT, WASM, createGb, wasmMissing } from './wasm_common.js';
+import { writeSafetensors } from './safetensors.js';
+
+const JS = path.join(ROOT, 'wasm/glassbox.js');
+
+test('glassbox.js has no Node-only top-level code (it must load in a page and a worker)', () => {
+  const src = fs.readFileSync(JS, 'utf8');
+  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  assert.doesNotMatch(code, /^\s*import\s[^(]/m, 'no static imports: Node modules are loaded with dynamic import() only');
+  assert.doesNotMatch(code, /\brequire\s*\(|\b__dirname\b|\b__filename\b|\bBuffer\./, 'no CommonJS or Buffer');
+  for (const line of code.split('\n')) {
+    if (/\bprocess\b/.test(line)) assert.match(line, /isNode|typeof process/, `unguarded use of process: ${line.trim()}`);
+  }
+  const dyn = [...code.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]);
+  assert.deepEqual(dyn, ['node:fs/promises'], 'the only Node import is the dynamic one for file: URLs');
+});
+
+test('glassbox.wasm imports only the stubs glassbox.js provides, and exports exports.txt', async (t) => {
+  const why = wasmMissing();
+  if (why) return t.skip(why);
+  const mod = await WebAssembly.compile(fs.readFileSync(WASM));
+  const allowed = /^(wasi_snapshot_preview1\.(fd_write|fd_close|fd_seek|fd_read|proc_exit|environ_sizes_get|environ_get|clock_time_get)|env\.emscripten_notify_memory_growth)$/;
+  for (const imp of WebAssembly.Module.imports(mod)) {
+    assert.match(`${imp.module}.${imp.name}`, allowed, `unexpected import ${imp.module}.${imp.name}`);
+  }
+  const exported = new Set(WebAssembly.Module.exports(mod).map((e) => e.name));
+  const listed = fs.readFileSync(path.join(ROOT, 'wasm/exports.txt'), 'utf8').split('\n')
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const name of [...listed, 'memory']) assert.ok(exported.has(name), `missing export ${name}`);
+  console.log(`  glassbox.wasm: ${fs.statSync(WASM).size} bytes, ${listed.length} exports`);
+});
+
+test('before a model loads: typed errors, no crash', async (t) => {
+  const why = wasmMissing();
+  if (why) return t.skip(why);
+  const gb = await createGb();
+  assert.equal(gb.config, null);
+  assert.equal(gb.numStages, 0);
+  assert.throws(() => gb.tokenize('hi'), (e) => e instanceof GlassboxError && e.code === 'state');
+  assert.throws(() => gb.runAll(), (e) => e instanceof GlassboxError && e.code === 'state' && e.message.length > 0);
+  assert.throws(() => gb.setAblation(0, 0, 'halve'), (e) => e instanceof GlassboxError && e.code === 'arg');
+  assert.throws(() => gb.seed(1.5), (e) => e instanceof GlassboxError && e.code === 'arg');
+  gb.seed(2n ** 64n - 1n); // full uint64 range is accepted
+  gb.seed(7);
+  await assert.rejects(gb.loadModel({ config: '{}' }), (e) => e.code === 'arg' && /safetensors/.test(e.message));
+  gb.destroy();
+  assert.throws(() => gb.runAll(), GlassboxRuntimeError);
+});
+
+test('a malformed config.json is a GlassboxError carrying the C message', async (t) => {
+  const why = wasmMissing();
+  if (why) return t.skip(why);
+  const gb = await createGb();
+  const safetensors = writeSafetensors({ 'wte.weight': { shape: [1, 1], data: new Float32Array(1) } });
+  await assert.rejects(
+    gb.loadModel({ config: '{"n_layer": 2,', safetensors, tokenizerJson: '{}' }),
+    (e) => {
+      assert.ok(e instanceof GlassboxError, `got ${e}`);
+      assert.equal(e.code, 'format');
+      assert.match(e.message, /config\.json/, 'the C message names the file');
+      console.log(`  C says: ${e.message}`);
+      return true;
+    });
+  assert.equal(gb.config, null, 'nothing loaded');
+  assert.equal(gb.dead, false, 'a reported error does not kill the instance');
+});
+
+test('tools/serve.js: MIME types, isolation headers, no traversal', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gb-serve-'));
+  const files = { 'index.html': '<p>', 'a.js': '', 'b.mjs': '', 'c.wasm': '', 'd.json': '{}', 'm.safetensors': '',
+    'e.svg': '<svg/>', 'f.css': '', 'g.mustache': '{{x}}' };
+  fs.mkdirSync(path.join(dir, 'sub'));
+  for (const [f, s] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), s);
+  fs.writeFileSync(path.join(dir, 'sub', 'index.html'), 'sub');
+  fs.writeFileSync(path.join(path.dirname(dir), 'gb-secret.txt'), 'secret');
+  const { url, close } = await startServer(dir);
+  try {
+    const want = { 'index.html': 'text/html', 'a.js': 'text/javascript', 'b.mjs': 'text/javascript',
+      'c.wasm': 'application/wasm', 'd.json': 'application/json', 'm.safetensors': 'application/octet-stream',
+      'e.svg': 'image/svg+xml', 'f.css': 'text/css', 'g.mustache': 'text/plain' };
+    for (const [f, type] of Object.entries(want)) {
+      const r = await fetch(url + f);
+      assert.equal(r.status, 200, f);
+      assert.equal(r.headers.get('content-type').split(';')[0], type, f);
+      assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin');
+      assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    }
+    assert.equal(await (await fetch(url)).text(), '<p>', '/ serves index.html');
+    assert.equal(await (await fetch(url + 'sub/')).text(), 'sub');
+    assert.equal((await fetch(url + 'nope.js')).status, 404);
+    const base = path.basename(dir);
+    for (const evil of ['../gb-secret.txt', '%2e%2e/gb-secret.txt', '..%2fgb-secret.txt', `sub/../../${base}/../gb-secret.txt`, '%00']) {
+      const r = await fetch(url + evil);
+      assert.notEqual(await r.text(), 'secret', `traversal via ${evil}`);
+      assert.ok(r.status === 403 || r.status === 404, `${evil}: status ${r.status}`);
+    }
+  } finally {
+    await close();
+    fs.rmSync(dir, { recursive: true });
+    fs.rmSync(path.join(path.dirname(dir), 'gb-secret.txt'));
+  }
+});
+
+test('Glassbox.create loads the wasm over http and from a file: URL', async (t) => {
+  const why = wasmMissing();
+  if (why) return t.skip(why);
+  const { url, close } = await startServer(path.dirname(WASM));
+  try {
+    const a = await Glassbox.create({ wasm: url + 'glassbox.wasm' });
+    const b = await Glassbox.create({ wasm: new URL(`file://${WASM}`) });
+    const c = await Glassbox.create({ wasm: fs.readFileSync(WASM) });
+    for (const gb of [a, b, c]) { assert.equal(gb.config, null); gb.destroy(); }
+    await assert.rejects(Glassbox.create({ wasm: url + 'missing.wasm' }), (e) => e.code === 'io' && /404/.test(e.message));
+  } finally { await close(); }
+});
