@@ -56,9 +56,12 @@ build_wasm() {
   mkdir -p build/wasm
   local exports
   exports=$(grep -v '^#' wasm/exports.txt | grep . | sed 's/^/"_/; s/$/"/' | paste -sd, -)
+  # TOTAL_STACK: emcc 3.1.6's name for what later releases call STACK_SIZE.
+  # ABORTING_MALLOC=0: malloc returns NULL at the 4 GB limit, so the engine
+  # reports GB_E_OOM instead of trapping (already the default with growth).
   emcc -O3 -msimd128 -std=c11 -Icore --no-entry \
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
-    -s INITIAL_MEMORY=16MB -s STACK_SIZE=1MB -s FILESYSTEM=0 \
+    -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
     -s EXPORTED_FUNCTIONS="[$exports]" \
     core/*.c wasm/exports.c -o build/wasm/glassbox.wasm
   ls -l build/wasm/glassbox.wasm | awk '{print "glassbox.wasm: " $5 " bytes"}'
