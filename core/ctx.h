@@ -1,0 +1,53 @@
+/* ctx.h — the engine handle's insides, shared by api.c, forward.c, sample.c
+ * and intervene.c. Callers outside core/ only see the opaque gb_ctx. */
+#ifndef GB_CTX_H
+#define GB_CTX_H
+
+#include <stdint.h>
+
+#include "acts.h"
+#include "glassbox.h"
+#include "model.h"
+#include "tokenizer.h"
+
+struct gb_ctx {
+    gb_err err;
+    int loaded;
+    gb_model model;
+    gb_tokenizer *tok;
+
+    /* the run */
+    int32_t *tokens;       /* [cap] */
+    int n_tokens;
+    gb_acts acts;
+    int *done;             /* [n_stages]: positions computed by each stage */
+    int n_stages;
+    float *qkv;            /* [cap, 3C] scratch for the fused QKV projection */
+    int scratch_layer;     /* keep_all == 0: block whose internals the scratch holds, -1 none */
+    int scratch_from;      /* ... valid for positions [scratch_from, n_tokens) */
+
+    /* interventions */
+    uint8_t *ablate;       /* [n_layer * n_head]: gb_ablation per head */
+
+    /* sampler */
+    uint64_t rng;
+    float *sample_buf;     /* [5 * vocab] logits, scaled, probs, top_k, top_p */
+    void *sample_order;    /* [vocab] (prob, id) pairs: sort scratch */
+};
+
+/* Stage numbering (see glassbox.h). */
+static inline int gb_stage_attn(int layer) { return 1 + 2 * layer; }
+static inline int gb_stage_mlp(int layer) { return 2 + 2 * layer; }
+
+/* forward.c */
+gb_status gb_forward_stage(gb_ctx *ctx, int stage);
+/* Recomputes block `layer` for every position into the scratch slot (keep_all 0). */
+gb_status gb_forward_materialize(gb_ctx *ctx, int layer);
+/* Invalidates every stage from `stage` on. */
+void gb_invalidate_from(gb_ctx *ctx, int stage);
+
+/* intervene.c: applies this layer's ablations to z rows [t0, T) */
+void gb_apply_ablations(gb_ctx *ctx, int layer, float *z, int t0, int T);
+int gb_first_mean_ablated_layer(const gb_ctx *ctx);
+
+#endif
