@@ -40,6 +40,13 @@ for (const name of MODELS) {
     const gb = await createGb();
     await loadFixture(gb, name);
     const known = new Set(gb.hookNames());
+    // The reference records each prompt's text and HF's ids: the tokenizer must agree.
+    const texts = prompts[0].metadata.prompts ? JSON.parse(prompts[0].metadata.prompts) : [];
+    for (const [i, { text, ids }] of texts.entries()) {
+      assert.deepEqual(Array.from(gb.tokenize(text).ids), ids, `p${i} tokenize(${JSON.stringify(text.slice(0, 40))})`);
+      assert.equal(gb.decode(ids), text, `p${i} decode`);
+      assert.deepEqual(ids, prompts[i].tokens, `p${i}: metadata ids = p${i}.tokens`);
+    }
     let compared = 0;
     for (const keepAll of [true, false]) {
       gb.setKeepAll(keepAll);

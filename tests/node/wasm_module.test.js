@@ -123,3 +123,26 @@ test('Glassbox.create loads the wasm over http and from a file: URL', async (t) 
     await assert.rejects(Glassbox.create({ wasm: url + 'missing.wasm' }), (e) => e.code === 'io' && /404/.test(e.message));
   } finally { await close(); }
 });
+
+test('a trap kills the instance; the next loadModel starts on a fresh one', async (t) => {
+  const why = wasmMissing();
+  if (why) return t.skip(why);
+  const gb = await createGb();
+  // Simulate a trap inside the engine (the real engine has no known trap to trigger).
+  const real = gb._x;
+  gb._x = { ...real, gb_run_all: () => { throw new WebAssembly.RuntimeError('unreachable'); } };
+  assert.throws(() => gb.runAll(), (e) => e instanceof GlassboxRuntimeError && e.cause instanceof WebAssembly.RuntimeError
+    && /gb_run_all/.test(e.message));
+  assert.equal(gb.dead, true);
+  assert.throws(() => gb.numTokens, (e) => e instanceof GlassboxRuntimeError && /dead/.test(e.message));
+  const oldMemory = gb._memory;
+  await assert.rejects(gb.loadModel({ config: '{', safetensors: new Uint8Array(8), tokenizerJson: '{}' }),
+    (e) => e instanceof GlassboxError && e.code === 'format');
+  assert.equal(gb.dead, false, 'revived');
+  assert.notEqual(gb._memory, oldMemory, 'on a fresh instance');
+  assert.equal(gb.numTokens, 0);
+  assert.throws(() => gb._malloc(5e9), (e) => e instanceof GlassboxError && e.code === 'oom');
+  gb.destroy();
+  await assert.rejects(gb.loadModel({ config: '{', safetensors: new Uint8Array(8), tokenizerJson: '{}' }),
+    (e) => e.code === 'state' && /destroyed/.test(e.message));
+});
