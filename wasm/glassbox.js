@@ -781,7 +781,7 @@ export class Glassbox {
    * @param {string|number[]|Int32Array} prompt  text, or token ids
    * @param {number} n  tokens to generate
    * @param {{temperature?, topK?, topP?, seed?: number|bigint, onToken?: (id: number, i: number) => void}} [params]
-   * @returns {{prompt: Int32Array, tokens: Int32Array, text: string}}  text decodes the new tokens
+   * @returns {{prompt: Int32Array, tokens: Int32Array, text: string}}  text (a getter) decodes the new tokens
    */
   generate(prompt, n, params = {}) {
     this._requireModel();
@@ -799,7 +799,8 @@ export class Glassbox {
       this.runAll();
     }
     const tokens = Int32Array.from(out);
-    return { prompt: ids, tokens, text: this.decode(tokens) };
+    const self = this;
+    return { prompt: ids, tokens, get text() { return self.decode(tokens); } };
   }
 
   // ---------------------------------------------------------------- interventions
