@@ -39,19 +39,23 @@ gb_status gb_json_parse(gb_json *doc, const char *src, size_t len, const char *w
                         gb_err *e);
 void gb_json_free(gb_json *doc);
 
-/* Index of the value for key in object node obj, or -1 (also if obj is not an object). */
+/* Index of the value for key in object node obj, or -1 (also if obj is not an
+ * object). With duplicate keys the last wins, as in Python and JavaScript. */
 int32_t gb_json_get(const gb_json *doc, int32_t obj, const char *key);
 /* Index of the first child of an array/object node (its first key for objects);
  * step with doc->nodes[i].skip. */
 static inline int32_t gb_json_first(const gb_json *doc, int32_t node) { (void)doc; return node + 1; }
 
 /* Unescaped string value (handles \uXXXX incl. surrogate pairs; invalid
- * escapes are errors). Writes up to cap bytes, *len gets the full length;
- * returns 0 on success, -1 if the node is not a valid string. */
+ * escapes are errors). Writes up to cap bytes, and a NUL after them when the
+ * full length is < cap; *len (may be NULL) gets the full length, so call with
+ * cap 0 to size a buffer. Returns 0 on success, -1 if the node is not a valid
+ * string. The value may contain NUL bytes ("\u0000"): trust *len, not strlen. */
 int gb_json_string(const gb_json *doc, int32_t node, char *out, size_t cap, size_t *len);
 /* Compares a string node's unescaped value to a C string. */
 int gb_json_string_eq(const gb_json *doc, int32_t node, const char *s);
-/* Number value; returns 0 on success, -1 if not a number. */
+/* Number value; returns 0 on success, -1 if not a number or if it does not
+ * fit a double (1e999). */
 int gb_json_number(const gb_json *doc, int32_t node, double *out);
 
 #endif
