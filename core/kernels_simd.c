@@ -62,9 +62,6 @@ static inline vf v_pow2i(vf n) {
 }
 /* x where x >= lo, else 0 (NaN kept) */
 static inline vf v_zero_below(vf v, vf x, vf lo) { return wasm_v128_andnot(v, wasm_f32x4_lt(x, lo)); }
-/* Stops clang hoisting the next row's broadcast above this row's multiplies:
- * V8 does not reschedule, and hoisted loads spill (KERNELS.md). */
-#define ROW_BARRIER() __asm__ __volatile__("" ::: "memory")
 
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__AVX2__) && defined(__FMA__)
 // ----------------------------------------------------------------------------
@@ -89,7 +86,6 @@ static inline vf v_pow2i(vf n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23));
 }
 static inline vf v_zero_below(vf v, vf x, vf lo) { return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), v); }
-#define ROW_BARRIER() ((void)0)
 
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
 // ----------------------------------------------------------------------------
@@ -114,7 +110,6 @@ static inline vf v_pow2i(vf n) {
     return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(i, _mm_set1_epi32(127)), 23));
 }
 static inline vf v_zero_below(vf v, vf x, vf lo) { return _mm_andnot_ps(_mm_cmplt_ps(x, lo), v); }
-#define ROW_BARRIER() ((void)0)
 #endif
 
 #ifdef VW
@@ -163,15 +158,20 @@ static inline vf v_exp(vf x) {
 // gb_matmul: out[T,N] = x[T,K] @ w[K,N] + b
 //
 // Register tiles of MR rows x NR = 2 vectors of columns, vectorised over N:
-// per k, two weight vectors are loaded and each row's x[t,k] is broadcast next
-// to its two multiply-adds (8 accumulators + 2 weights + 1 broadcast + 1
-// temporary = 12 live vectors, within V8's 15). The K loop is not unrolled.
+// per k, two weight vectors are loaded and each row's x[t,k] is broadcast to
+// its two multiply-adds. V8 (Node 20) hoists all four broadcasts to the top of
+// the loop whatever the C order (an asm barrier between rows changed nothing,
+// checked with --print-wasm-code), so live vectors are 8 accumulators + 2
+// weights + 4 broadcasts + 1 temporary = 15, V8's limit: 4 x 8 is the largest
+// tile that does not spill (5 x 8 and 3 x 12 spilled and ran at half speed).
+// The K loop is not unrolled.
 //
 // Blocking: K is cut into KB-row blocks; for each block and each NR-column
 // strip, the KB x NR slice of w is copied into a contiguous buffer (on the
 // stack, 8 KiB with 128-bit vectors) and every MR-row block of x is run over
 // it. Without the copy each k step touches a new row of w, N floats apart,
-// which is a new page for GPT-2's widths. Partial sums pass between K blocks
+// which is a new page for GPT-2's widths (the copy took the 4 T=64 shapes
+// from 380 to 272 ms per 12 layers in WASM). Partial sums pass between K blocks
 // through out, so the order per output stays bias, then k ascending.
 // Edges: rows past the last full MR block run as row updates (out row +=
 // x[t,k] * w row k, the decode path for T = 1); columns past the last full
@@ -201,10 +201,10 @@ static void mm_tile(float *o, const float *xk, const float *p, int ldp, int kn,
     const float *x0 = xk, *x1 = xk + K, *x2 = xk + 2 * (size_t)K, *x3 = xk + 3 * (size_t)K;
     for (int k = 0; k < kn; k++, p += ldp) {
         vf w0 = v_load(p), w1 = v_load(p + VW), a;
-        a = v_set1(x0[k]); c00 = v_madd(c00, a, w0); c01 = v_madd(c01, a, w1); ROW_BARRIER();
-        a = v_set1(x1[k]); c10 = v_madd(c10, a, w0); c11 = v_madd(c11, a, w1); ROW_BARRIER();
-        a = v_set1(x2[k]); c20 = v_madd(c20, a, w0); c21 = v_madd(c21, a, w1); ROW_BARRIER();
-        a = v_set1(x3[k]); c30 = v_madd(c30, a, w0); c31 = v_madd(c31, a, w1); ROW_BARRIER();
+        a = v_set1(x0[k]); c00 = v_madd(c00, a, w0); c01 = v_madd(c01, a, w1);
+        a = v_set1(x1[k]); c10 = v_madd(c10, a, w0); c11 = v_madd(c11, a, w1);
+        a = v_set1(x2[k]); c20 = v_madd(c20, a, w0); c21 = v_madd(c21, a, w1);
+        a = v_set1(x3[k]); c30 = v_madd(c30, a, w0); c31 = v_madd(c31, a, w1);
     }
     v_store(o, c00), v_store(o + VW, c01);
     v_store(o + N, c10), v_store(o + N + VW, c11);
@@ -274,76 +274,70 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
 // ----------------------------------------------------------------------------
 // gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
 //
-// Dot products vectorised over K. Tiles of 2 x-rows x 4 w-rows keep 8
-// independent accumulators (6 loads per 8 multiply-adds); for T = 1 the tile
-// is 1 x 4 (the LM head at decode streams w once and is bandwidth-bound).
-// Per output: VW lane partial sums over k = j mod VW, reduced in lane order,
-// then the scalar tail k >= K - K % VW added in order.
+// Dot products vectorised over K. Pairs of x rows run in tiles of 2 x-rows x
+// 4 w-rows (8 independent accumulators; w is read once per pair of rows, and
+// the tile sweeps all pairs for each 4 w-rows so they stay in L1). A lone x
+// row (T = 1: the LM head at decode, bandwidth-bound) and leftover w rows go
+// through gb_dot one row at a time, which streams w fastest (measured).
+// Tile order per output: VW lane partial sums over k = j mod VW, reduced in
+// lane order, then the scalar tail k >= K - K % VW added in order.
 
 static float dot_tail(const float *a, const float *b, int k0, int K, float acc) {
     for (int k = k0; k < K; k++) acc += a[k] * b[k];
     return acc;
 }
 
-/* rows x0 (and x1 if non-NULL) against w rows n..n+3 */
+/* x rows x0, x1 against w rows n..n+3 (8 accumulators, 6 loads per 8 madds) */
 static void nt_tile(float *o0, float *o1, const float *x0, const float *x1,
                     const float *w, int K) {
     const float *w0 = w, *w1 = w + K, *w2 = w + 2 * (size_t)K, *w3 = w + 3 * (size_t)K;
     int Km = K - K % VW;
-    vf a0 = v_set1(0.0f), a1 = a0, a2 = a0, a3 = a0;
-    if (x1) {
-        vf b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        for (int k = 0; k < Km; k += VW) {
-            vf u = v_load(x0 + k), v = v_load(x1 + k), q;
-            q = v_load(w0 + k); a0 = v_madd(a0, u, q); b0 = v_madd(b0, v, q);
-            q = v_load(w1 + k); a1 = v_madd(a1, u, q); b1 = v_madd(b1, v, q);
-            q = v_load(w2 + k); a2 = v_madd(a2, u, q); b2 = v_madd(b2, v, q);
-            q = v_load(w3 + k); a3 = v_madd(a3, u, q); b3 = v_madd(b3, v, q);
-        }
-        o1[0] = dot_tail(x1, w0, Km, K, v_hsum(b0));
-        o1[1] = dot_tail(x1, w1, Km, K, v_hsum(b1));
-        o1[2] = dot_tail(x1, w2, Km, K, v_hsum(b2));
-        o1[3] = dot_tail(x1, w3, Km, K, v_hsum(b3));
-    } else {
-        for (int k = 0; k < Km; k += VW) {
-            vf u = v_load(x0 + k);
-            a0 = v_madd(a0, u, v_load(w0 + k));
-            a1 = v_madd(a1, u, v_load(w1 + k));
-            a2 = v_madd(a2, u, v_load(w2 + k));
-            a3 = v_madd(a3, u, v_load(w3 + k));
-        }
+    vf a0 = v_set1(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int k = 0; k < Km; k += VW) {
+        vf u = v_load(x0 + k), v = v_load(x1 + k), q;
+        q = v_load(w0 + k); a0 = v_madd(a0, u, q); b0 = v_madd(b0, v, q);
+        q = v_load(w1 + k); a1 = v_madd(a1, u, q); b1 = v_madd(b1, v, q);
+        q = v_load(w2 + k); a2 = v_madd(a2, u, q); b2 = v_madd(b2, v, q);
+        q = v_load(w3 + k); a3 = v_madd(a3, u, q); b3 = v_madd(b3, v, q);
     }
-    o0[0] = dot_tail(x0, w0, Km, K, v_hsum(a0));
-    o0[1] = dot_tail(x0, w1, Km, K, v_hsum(a1));
-    o0[2] = dot_tail(x0, w2, Km, K, v_hsum(a2));
-    o0[3] = dot_tail(x0, w3, Km, K, v_hsum(a3));
+    o0[0] = dot_tail(x0, w0, Km, K, v_hsum(a0)), o1[0] = dot_tail(x1, w0, Km, K, v_hsum(b0));
+    o0[1] = dot_tail(x0, w1, Km, K, v_hsum(a1)), o1[1] = dot_tail(x1, w1, Km, K, v_hsum(b1));
+    o0[2] = dot_tail(x0, w2, Km, K, v_hsum(a2)), o1[2] = dot_tail(x1, w2, Km, K, v_hsum(b2));
+    o0[3] = dot_tail(x0, w3, Km, K, v_hsum(a3)), o1[3] = dot_tail(x1, w3, Km, K, v_hsum(b3));
 }
 
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
-    int Nm = N - N % 4;
-    for (int n = 0; n < Nm; n += 4) {
+    int Tm = T - T % 2, Nm = N - N % 4;
+    for (int n = 0; n < Nm && Tm > 0; n += 4) {
         const float *wn = w + (size_t)n * K;
-        int t = 0;
-        for (; t + 2 <= T; t += 2)
+        for (int t = 0; t < Tm; t += 2)
             nt_tile(out + (size_t)t * N + n, out + (size_t)(t + 1) * N + n,
                     x + (size_t)t * K, x + (size_t)(t + 1) * K, wn, K);
-        if (t < T) nt_tile(out + (size_t)t * N + n, NULL, x + (size_t)t * K, NULL, wn, K);
     }
     for (int t = 0; t < T; t++)
-        for (int n = Nm; n < N; n++)
+        for (int n = t < Tm ? Nm : 0; n < N; n++)
             out[(size_t)t * N + n] = gb_dot(x + (size_t)t * K, w + (size_t)n * K, K);
 }
 
 // ----------------------------------------------------------------------------
 // row kernels
 
-/* Same order as gb_matmul_nt's outputs: lane partial sums, lane-order
- * reduction, scalar tail. */
+/* Four vector accumulators over blocks of 4 VW (k = 0..4VW-1 to a0..a3, and
+ * so on), then one vector at a time, summed (a0 + a1) + (a2 + a3), reduced in
+ * lane order, and the scalar tail added in order. Four independent chains
+ * keep enough loads in flight: a row at a time this streams ~2x faster than
+ * gb_matmul_nt's 4-row tile, so the T = 1 LM head uses it. */
 float gb_dot(const float *a, const float *b, int n) {
-    int nm = n - n % VW;
-    vf acc = v_set1(0.0f);
-    for (int i = 0; i < nm; i += VW) acc = v_madd(acc, v_load(a + i), v_load(b + i));
-    return dot_tail(a, b, nm, n, v_hsum(acc));
+    vf a0 = v_set1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        a0 = v_madd(a0, v_load(a + i), v_load(b + i));
+        a1 = v_madd(a1, v_load(a + i + VW), v_load(b + i + VW));
+        a2 = v_madd(a2, v_load(a + i + 2 * VW), v_load(b + i + 2 * VW));
+        a3 = v_madd(a3, v_load(a + i + 3 * VW), v_load(b + i + 3 * VW));
+    }
+    for (; i + VW <= n; i += VW) a0 = v_madd(a0, v_load(a + i), v_load(b + i));
+    return dot_tail(a, b, i, n, v_hsum(v_add(v_add(a0, a1), v_add(a2, a3))));
 }
 
 void gb_axpy(float *y, float a, const float *x, int n) {

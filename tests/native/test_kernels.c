@@ -7,6 +7,12 @@
  * Error metric (check.h's max_rel_err): |got - want| / max(|want|, floor),
  * where the floor is the output's natural scale, so near-zero outputs are
  * judged by absolute error. The worst error of each family is printed.
+ *
+ * Also runs as WASM in Node (checks the wasm-simd128 path):
+ *   emcc -O3 -msimd128 -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -Itests/native \
+ *     -s STANDALONE_WASM=1 -s INITIAL_MEMORY=64MB -s ALLOW_MEMORY_GROWTH=1 \
+ *     tests/native/test_kernels.c core/kernels_simd.c core/kernels_ref.c -o build/test_kernels.wasm
+ *   node bench/kernels_bench.mjs build/test_kernels.wasm
  */
 #include <math.h>
 #include <stdint.h>
