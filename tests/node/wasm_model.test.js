@@ -72,12 +72,14 @@ for (const name of MODELS) {
     if (why) return t.skip(why);
     const gb = await createGb();
     await loadFixture(gb, name);
-    const prompt = 'The quick brown fox';
+    const prompt = 'The quick';
     const params = { temperature: 0.8, topK: 40, topP: 0.9, seed: 7 };
-    const a = gb.generate(prompt, 8, params);
-    const b = gb.generate(prompt, 8, params);
+    const n = gb.config.n_positions - gb.tokenize(prompt).ids.length + 3; // runs into the context end
+    const a = gb.generate(prompt, n, params);
+    const b = gb.generate(prompt, n, params);
     assert.deepEqual(b.tokens, a.tokens, 'same seed, same tokens');
-    assert.equal(a.tokens.length, 8);
+    assert.equal(a.prompt.length + a.tokens.length, gb.config.n_positions, 'generate stops at n_positions');
+    assert.throws(() => gb.appendTokens([0]), (e) => e instanceof GlassboxError && e.code === 'range', 'the context is full');
     const cached = gb.activation('logits', { copy: true }).data; // the run built by appendTokens
     gb.setTokens([...a.prompt, ...a.tokens]);
     gb.runAll();
