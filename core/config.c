@@ -62,8 +62,12 @@ static gb_status parse_fields(gb_model_config *m, const gb_json *doc, gb_err *e)
     int32_t eps = gb_json_get(doc, 0, "layer_norm_epsilon");
     double v;
     if (eps >= 0) {
-        if (gb_json_number(doc, eps, &v) != 0 || !(v > 0) || v > 1)
-            return GB_FAIL(e, GB_E_RANGE, "config.json: layer_norm_epsilon must be a number in (0, 1]");
+        /* (float)v > 0, not just v > 0: 1e-85 rounds to 0.0f, and a zero epsilon
+         * divides by zero on a constant row (fuzz_config found it). */
+        if (gb_json_number(doc, eps, &v) != 0 || !(v > 0) || v > 1 || !((float)v > 0))
+            return GB_FAIL(e, GB_E_RANGE,
+                           "config.json: layer_norm_epsilon must be a number in (0, 1] that float32 "
+                           "can hold (>= 1e-45)");
         c->layer_norm_epsilon = (float)v;
     }
     m->scale_attn_weights = get_bool(doc, "scale_attn_weights", 1);
