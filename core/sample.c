@@ -5,6 +5,7 @@
  * renormalised, then one uniform draw walks the final distribution in token
  * order. The RNG is xorshift64* owned by the handle, and the uniform is made
  * from 24 random bits, so native and WASM draw bit-identical numbers. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,38 @@ static void apply_cuts(float *probs, float *topk, float *topp, prob_id *order, i
     renormalise(topp, V);
 }
 
+/* scaled = logits / T and probs = softmax(scaled). Non-finite logits (weights
+ * that overflow) have no distribution: GB_E_RANGE. A tiny T that is still
+ * finite and > 0 (1e-40) makes logits / T overflow float32, and the float
+ * softmax would give inf - inf = NaN (fuzz_sample found it): then the softmax
+ * is taken in double from the max, exp((l - max) / T), and scaled is clamped
+ * to +-FLT_MAX for the trace. */
+static gb_status scale_and_softmax(gb_ctx *ctx, const float *logits, float *scaled, float *probs, int V,
+                                   float temperature) {
+    for (int i = 0; i < V; i++)
+        if (!isfinite(logits[i]))
+            return GB_FAIL(&ctx->err, GB_E_RANGE,
+                           "logit %d is %g: the model's weights or activations overflowed, so there is no "
+                           "distribution to sample from", i, (double)logits[i]);
+    float inv = temperature > 0 ? 1.0f / temperature : 1.0f;
+    int ok = isfinite(inv);
+    for (int i = 0; i < V && ok; i++) ok = isfinite(scaled[i] = logits[i] * inv);
+    if (ok) {
+        gb_softmax(probs, scaled, V);
+        return GB_OK;
+    }
+    double mx = logits[0], sum = 0;
+    for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
+    for (int i = 0; i < V; i++) {
+        double q = (double)logits[i] / temperature, d = exp(((double)logits[i] - mx) / temperature);
+        scaled[i] = (float)(q > FLT_MAX ? FLT_MAX : q < -FLT_MAX ? -FLT_MAX : q);
+        probs[i] = (float)d;
+        sum += d;
+    }
+    for (int i = 0; i < V; i++) probs[i] = (float)(probs[i] / sum);
+    return GB_OK;
+}
+
 static int32_t argmax(const float *x, int n) {
     int32_t best = 0;
     for (int i = 1; i < n; i++)
@@ -90,9 +123,7 @@ gb_status gb_sample(gb_ctx *ctx, const gb_sample_params *p, gb_sample_trace *tr)
     float *logits = b, *scaled = b + V, *probs = b + 2 * (size_t)V, *topk = b + 3 * (size_t)V,
           *topp = b + 4 * (size_t)V;
     memcpy(logits, gb_acts_ptr(&ctx->acts, HOOK_LOGITS, -1) + (size_t)(T - 1) * V, sizeof(float) * V);
-    float inv = p->temperature > 0 ? 1.0f / p->temperature : 1.0f;
-    for (int i = 0; i < V; i++) scaled[i] = logits[i] * inv;
-    gb_softmax(probs, scaled, V);
+    if ((s = scale_and_softmax(ctx, logits, scaled, probs, V, p->temperature))) return s;
     apply_cuts(probs, topk, topp, (prob_id *)ctx->sample_order, V, p);
     tr->logits = logits; tr->scaled = scaled; tr->probs = probs; tr->top_k = topk; tr->top_p = topp;
     if (p->temperature == 0) {
