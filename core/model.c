@@ -70,8 +70,9 @@ static const gb_st_tensor *find_weight(const gb_safetensors *st, const char *pre
     return gb_st_find(st, full);
 }
 
-static gb_status load_one(const gb_safetensors *st, const char *prefix, const wspec *w,
-                          float *dst, gb_err *e) {
+/* Finds w's tensor and checks its shape and dtype; nothing is read yet. */
+static gb_status check_one(const gb_safetensors *st, const char *prefix, const wspec *w,
+                           const gb_st_tensor **out, gb_err *e) {
     const gb_st_tensor *t = find_weight(st, prefix, w->name);
     int64_t want[2] = {w->d0, w->d1};
     char ws[64], gs[64];
@@ -86,7 +87,11 @@ static gb_status load_one(const gb_safetensors *st, const char *prefix, const ws
         return GB_FAIL(e, GB_E_SHAPE, "model.safetensors: tensor %s has shape %s, config expects %s",
                        t->name, gs, ws);
     }
-    return gb_st_read_f32(st, t, dst, e);
+    if (t->dtype != GB_DT_F32 && t->dtype != GB_DT_F16 && t->dtype != GB_DT_BF16)
+        return GB_FAIL(e, GB_E_SHAPE, "model.safetensors: tensor %s has dtype %s; weights must be F32, F16 or BF16",
+                       t->name, gb_dtype_name(t->dtype));
+    *out = t;
+    return GB_OK;
 }
 
 static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) {
@@ -99,23 +104,30 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) 
                        (unsigned long long)params, params * 4 / 1e9, GB_MAX_WEIGHT_BYTES / 1e9);
     int max_specs = 3 + 12 * c->n_layer + 2;
     wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
+    const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
     m->h = calloc((size_t)c->n_layer, sizeof *m->h);
-    m->arena = malloc((size_t)params * sizeof(float));
     gb_status s = GB_OK;
-    if (!specs || !m->h || !m->arena) {
-        s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", params * 4 / 1e6);
+    if (!specs || !found || !m->h) {
+        s = GB_FAIL(e, GB_E_OOM, "out of memory loading the weights");
     } else {
+        /* Every tensor is found and checked before the arena is allocated: a
+         * 100-byte file whose config claims 2.9 GB of weights must fail on the
+         * missing tensors, not allocate 2.9 GB first (fuzz_model_load). Once all
+         * are present, the arena is at most twice the file (F16 -> F32). */
         int n = list_tensors(m, specs, tied);
+        for (int i = 0; i < n && !s; i++) s = check_one(st, prefix, &specs[i], &found[i], e);
+        if (!s && !(m->arena = malloc((size_t)params * sizeof(float))))
+            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", params * 4 / 1e6);
         float *p = m->arena;
         for (int i = 0; i < n && !s; i++) {
-            size_t numel = (size_t)specs[i].d0 * (size_t)(specs[i].ndim == 2 ? specs[i].d1 : 1);
             *specs[i].dst = p;
-            s = load_one(st, prefix, &specs[i], p, e);
-            p += numel;
+            s = gb_st_read_f32(st, found[i], p, e);
+            p += found[i]->numel;
         }
         if (tied) m->lm_head = m->wte;
     }
     free(specs);
+    free(found);
     return s;
 }
 
