@@ -67,13 +67,25 @@ build_wasm() {
   ls -l build/wasm/glassbox.wasm | awk '{print "glassbox.wasm: " $5 " bytes"}'
 }
 
+# The static site: web/ (minus its build-time tools), the engine, vendored
+# Mustache (never committed), the default model and its precomputed trace
+# (trace/default.json: the page draws it before the model has loaded).
+# Until models/default/ exists (it is being trained), a small random-weights
+# placeholder with GPT-2's tokenizer stands in, marked as such in its config.
 build_site() {
   say "site -> dist/"
-  rm -rf dist && mkdir -p dist/vendor dist/models
+  rm -rf dist && mkdir -p dist/vendor dist/models dist/trace
   cp -r web/. dist/
+  rm -rf dist/tools
   cp wasm/glassbox.js build/wasm/glassbox.wasm dist/
   cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
-  if [ -d models/default ]; then cp -r models/default dist/models/; fi
+  if [ -f models/default/config.json ]; then
+    cp -r models/default dist/models/
+  else
+    echo "WARNING: models/default/ is missing; dist/models/default is a random-weights placeholder"
+    node tests/e2e/synth-model.js dist/models/default --placeholder 1 >/dev/null
+  fi
+  node web/tools/make-trace.js dist/models/default build/wasm/glassbox.wasm dist/trace/default.json
 }
 
 build_all() { install_deps; build_native; build_wasm; build_site; }

@@ -1,0 +1,286 @@
+/* engine.js — what each view needs, read from a live Glassbox run.
+ *
+ * Used by web/worker.js (in the browser) and by web/tools/make-trace.js (in
+ * Node, at build time, to precompute the trace the page draws before the
+ * model loads), so the shipped trace and the live page show the same numbers.
+ * Every array returned is a fresh Float32Array/Int32Array (safe to transfer).
+ */
+import { stepList, KIND } from './steps.js';
+
+/** Copy of an activation's data (glassbox.js views die on the next call). */
+function act(gb, name) { return gb.activation(name, { copy: true }).data; }
+
+export class Session {
+  /** @param {import('./glassbox.js').Glassbox} gb  with a model loaded */
+  constructor(gb) {
+    this.gb = gb;
+    this.ids = [];       // the run's tokens: prompt then generated
+    this.nPrompt = 0;
+    this.draws = 0;      // sampler draws since the seed (= tokens generated)
+    this.pieceCache = new Map();
+  }
+
+  get config() { return this.gb.config; }
+
+  piece(id) {
+    let p = this.pieceCache.get(id);
+    if (p === undefined) { p = this.gb.tokenText(id); this.pieceCache.set(id, p); }
+    return p;
+  }
+
+  /** Tokenizes text without changing the run. */
+  tokenize(text) {
+    const { ids, pieces, spans } = this.gb.tokenize(text);
+    return { ids: Array.from(ids), pieces, spans };
+  }
+
+  /**
+   * Starts a run on the prompt, then generates `gen` tokens with the sampling
+   * settings (seeded once, as the CLI does). Returns the run's tokens.
+   * @param {{prompt: string, gen?: number, sampling?: object, seed?: number}} a
+   */
+  setRun({ prompt, gen = 0, sampling = {}, seed = 0 }) {
+    const gb = this.gb;
+    let { ids } = this.tokenize(prompt);
+    if (!ids.length) ids = [50256 < this.config.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
+    const max = this.config.n_positions;
+    if (ids.length > max) ids = ids.slice(0, max);
+    gb.clearAblations();
+    gb.setTokens(ids);
+    gb.runAll();
+    this.ids = ids;
+    this.nPrompt = ids.length;
+    this.draws = 0;
+    this.seedValue = seed;
+    gb.seed(seed);
+    for (let i = 0; i < gen && this.ids.length < max; i++) this._generateOne(sampling);
+    return this.runInfo();
+  }
+
+  runInfo() {
+    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt };
+  }
+
+  _generateOne(sampling) {
+    const s = this.gb.sample(sampling);
+    this.gb.appendTokens([s.token]);
+    this.gb.runAll();              // KV cache: only the new position is computed
+    this.ids.push(s.token);
+    this.draws++;
+    return s.token;
+  }
+
+  /** Appends n sampled tokens (continuing the seeded RNG stream). */
+  generate({ n = 1, sampling = {} }) {
+    this._replayDraws(sampling);
+    const max = this.config.n_positions;
+    for (let i = 0; i < n && this.ids.length < max; i++) this._generateOne(sampling);
+    return this.runInfo();
+  }
+
+  /* Puts the RNG where it would be after this run's draws: seed, then one draw
+   * per generated token (each gb.sample draws once). */
+  _replayDraws(sampling) {
+    this.gb.seed(this.seedValue);
+    for (let i = 0; i < this.draws; i++) this.gb.sample({ ...sampling, temperature: sampling.temperature || 1 });
+  }
+
+  /** Sets the seed for this run and the draws that follow. */
+  setSeed(seed) { this.seedValue = seed; }
+
+  /**
+   * The next-token distribution at the last position through every sampling
+   * stage, and the token drawn, for the k most likely tokens (plus the drawn
+   * one if it falls outside them). The RNG is replayed first, so the same
+   * settings always draw the same token (and match the CLI's --seed).
+   */
+  predict({ sampling = {}, k = 12 } = {}) {
+    const gb = this.gb;
+    this._replayDraws(sampling);
+    const s = gb.sample(sampling);
+    const order = topIndices(s.logits, k);
+    if (!order.includes(s.token)) order.push(s.token);
+    const pick = (arr, i) => (arr && arr.length ? arr[i] : null);
+    const count = (arr) => { if (!arr || !arr.length) return null; let n = 0; for (const v of arr) if (v > 0) n++; return n; };
+    return {
+      token: s.token, piece: this.piece(s.token), uniform: s.uniform, sampling: { ...sampling },
+      kept: { topK: count(s.topK), topP: count(s.topP) },
+      rows: order.map((id) => ({
+        id, piece: this.piece(id), logit: s.logits[id], scaled: pick(s.scaled, id), prob: pick(s.probs, id),
+        topK: pick(s.topK, id), topP: pick(s.topP, id),
+      })),
+    };
+  }
+
+  /** The payload one step of the walk draws (see steps.js for the keys). */
+  stepData(stage, layer) {
+    const gb = this.gb, c = this.config;
+    const L = Math.max(0, Math.min(c.n_layer - 1, layer | 0));
+    const b = `blocks.${L}`;
+    const T = gb.numTokens, H = c.n_head, D = c.d_head, C = c.n_embd;
+    const base = { stage, layer: KIND[stage].group === 'attn' || KIND[stage].group === 'mlp' ? L : -1, T, C, H, D, M: c.d_mlp };
+    switch (stage) {
+      case 'embed':
+        return { ...base, tok: act(gb, 'hook_embed'), pos: act(gb, 'hook_pos_embed'), sum: act(gb, 'blocks.0.hook_resid_pre') };
+      case 'ln1':
+        return { ...base, x: act(gb, `${b}.hook_resid_pre`), scale: act(gb, `${b}.ln1.hook_scale`), out: act(gb, `${b}.ln1.hook_normalized`) };
+      case 'qkv':
+        return { ...base, x: act(gb, `${b}.ln1.hook_normalized`), q: act(gb, `${b}.attn.hook_q`), k: act(gb, `${b}.attn.hook_k`), v: act(gb, `${b}.attn.hook_v`) };
+      case 'scores':
+        return { ...base, scores: fullScores(act(gb, `${b}.attn.hook_q`), act(gb, `${b}.attn.hook_k`), T, H, D) };
+      case 'mask':
+        return { ...base, scores: act(gb, `${b}.attn.hook_attn_scores`) };
+      case 'softmax':
+        return { ...base, pattern: act(gb, `${b}.attn.hook_pattern`) };
+      case 'mix':
+        return { ...base, pattern: act(gb, `${b}.attn.hook_pattern`), v: act(gb, `${b}.attn.hook_v`), z: act(gb, `${b}.attn.hook_z`) };
+      case 'concat':
+        return { ...base, z: act(gb, `${b}.attn.hook_z`) };
+      case 'proj':
+        return { ...base, x: act(gb, `${b}.attn.hook_z`), out: act(gb, `${b}.hook_attn_out`) };
+      case 'resid1':
+        return { ...base, x: act(gb, `${b}.hook_resid_pre`), d: act(gb, `${b}.hook_attn_out`), out: act(gb, `${b}.hook_resid_mid`) };
+      case 'ln2':
+        return { ...base, x: act(gb, `${b}.hook_resid_mid`), scale: act(gb, `${b}.ln2.hook_scale`), out: act(gb, `${b}.ln2.hook_normalized`) };
+      case 'up':
+        return { ...base, x: act(gb, `${b}.ln2.hook_normalized`), pre: act(gb, `${b}.mlp.hook_pre`) };
+      case 'gelu':
+        return { ...base, pre: act(gb, `${b}.mlp.hook_pre`), post: act(gb, `${b}.mlp.hook_post`) };
+      case 'down':
+        return { ...base, post: act(gb, `${b}.mlp.hook_post`), out: act(gb, `${b}.hook_mlp_out`) };
+      case 'resid2':
+        return { ...base, x: act(gb, `${b}.hook_resid_mid`), d: act(gb, `${b}.hook_mlp_out`), out: act(gb, `${b}.hook_resid_post`), norms: this.residNorms() };
+      case 'lnf':
+        return { ...base, x: act(gb, `blocks.${c.n_layer - 1}.hook_resid_post`), scale: act(gb, 'ln_final.hook_scale'), out: act(gb, 'ln_final.hook_normalized') };
+      case 'logits':
+        return { ...base, top: this.topPerPosition(5) };
+      case 'sample':
+        return { ...base };
+      default:
+        throw new Error(`unknown stage "${stage}"`);
+    }
+  }
+
+  /** ‖residual‖ at each position before block 0 and after every block: [(n_layer + 1) * T]. */
+  residNorms() {
+    const gb = this.gb, c = this.config, T = gb.numTokens, C = c.n_embd;
+    const out = new Float32Array((c.n_layer + 1) * T);
+    const put = (row, x) => { for (let t = 0; t < T; t++) { let s = 0; for (let i = 0; i < C; i++) s += x[t * C + i] ** 2; out[row * T + t] = Math.sqrt(s); } };
+    put(0, gb.activation('blocks.0.hook_resid_pre').data);
+    for (let L = 0; L < c.n_layer; L++) put(L + 1, gb.activation(`blocks.${L}.hook_resid_post`).data);
+    return out;
+  }
+
+  /** Each position's k most likely next tokens (softmax of its logits). */
+  topPerPosition(k) {
+    const { data } = this.gb.activation('logits');
+    const V = this.config.vocab_size, T = this.gb.numTokens;
+    const rows = [];
+    for (let t = 0; t < T; t++) {
+      const row = data.subarray(t * V, (t + 1) * V);
+      let max = -Infinity; for (const v of row) if (v > max) max = v;
+      let z = 0; for (const v of row) z += Math.exp(v - max);
+      rows.push(topIndices(row, k).map((id) => ({ id, piece: this.piece(id), logit: row[id], prob: Math.exp(row[id] - max) / z })));
+    }
+    return rows;
+  }
+
+  /**
+   * Ablates heads ("L.H" strings, mode 'zero' or 'mean') and compares the last
+   * position's next-token probabilities before and after; the run is restored.
+   */
+  ablation({ heads = [], mode = 'zero', k = 8 }) {
+    const gb = this.gb;
+    const before = this.lastProbs();
+    if (!heads.length) return { heads, mode, changed: 0, rows: topOf(before, k, this) };
+    for (const s of heads) { const [l, h] = s.split('.').map(Number); gb.setAblation(l, h, mode); }
+    gb.runAll();
+    const after = this.lastProbs();
+    gb.clearAblations();
+    gb.runAll();
+    const ids = topIndices(before, k);
+    for (const id of topIndices(after, k)) if (!ids.includes(id)) ids.push(id);
+    let tv = 0; for (let i = 0; i < before.length; i++) tv += Math.abs(before[i] - after[i]);
+    return {
+      heads, mode, changed: tv / 2,
+      rows: ids.map((id) => ({ id, piece: this.piece(id), before: before[id], after: after[id] })),
+    };
+  }
+
+  /** Softmax of the last position's logits. */
+  lastProbs() {
+    const { data } = this.gb.activation('logits');
+    const V = this.config.vocab_size, T = this.gb.numTokens;
+    return softmax(data.subarray((T - 1) * V, T * V));
+  }
+
+  /**
+   * Logit lens: for the residual before block 0 (layer -1) and after every
+   * block, at each of the last maxPos positions, the top token and its probability.
+   */
+  lens({ maxPos = 16 } = {}) {
+    const gb = this.gb, c = this.config, T = gb.numTokens;
+    const from = Math.max(0, T - maxPos);
+    const rows = [];
+    for (let L = -1; L < c.n_layer; L++) {
+      const cells = [];
+      for (let t = from; t < T; t++) {
+        const [top] = gb.logitLens(L, t, 1);
+        cells.push({ pos: t, id: top.id, piece: this.piece(top.id), prob: top.prob });
+      }
+      rows.push({ layer: L, cells });
+    }
+    return { from, T, rows };
+  }
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/** Full (unmasked) q·k/√d scores [H, T, T] from q, k [T, H, D]. */
+export function fullScores(q, k, T, H, D) {
+  const out = new Float32Array(H * T * T), s = 1 / Math.sqrt(D);
+  for (let h = 0; h < H; h++) {
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < T; j++) {
+        let acc = 0;
+        const qi = (i * H + h) * D, kj = (j * H + h) * D;
+        for (let d = 0; d < D; d++) acc += q[qi + d] * k[kj + d];
+        out[(h * T + i) * T + j] = acc * s;
+      }
+    }
+  }
+  return out;
+}
+
+/** Indices of the k largest entries, largest first. */
+export function topIndices(arr, k) {
+  const best = [];
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i];
+    if (best.length === k && v <= arr[best[k - 1]]) continue;
+    let j = best.length === k ? k - 1 : best.length;
+    if (best.length < k) best.push(i);
+    while (j > 0 && arr[best[j - 1]] < v) { best[j] = best[j - 1]; j--; }
+    best[j] = i;
+  }
+  return best;
+}
+
+export function softmax(row) {
+  let max = -Infinity; for (const v of row) if (v > max) max = v;
+  const out = new Float32Array(row.length);
+  let z = 0; for (let i = 0; i < row.length; i++) { out[i] = Math.exp(row[i] - max); z += out[i]; }
+  for (let i = 0; i < row.length; i++) out[i] /= z;
+  return out;
+}
+
+function topOf(probs, k, session) {
+  return topIndices(probs, k).map((id) => ({ id, piece: session.piece(id), before: probs[id], after: null }));
+}
+
+/** Every step's payload for the current run (the precomputed trace uses this). */
+export function allSteps(session) {
+  const out = {};
+  for (const s of stepList(session.config.n_layer)) out[s.id] = session.stepData(s.key, s.layer);
+  return out;
+}

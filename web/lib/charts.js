@@ -1,0 +1,233 @@
+/* charts.js — the drawing helpers views share: canvas heatmaps with hover
+ * values, colour legends, SVG attention arcs and line charts, and a tooltip.
+ * Values are read with get(i, j); null or -Infinity means "masked". */
+import { css, divRGB, probRGB, seqRGB, ink, PALETTE_CSS } from './colors.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const masked = (v) => v === null || v === -Infinity;
+
+/* ------------------------------------------------------------ tooltip */
+let tipEl = null;
+export function tip(text, x, y) {
+  if (!tipEl) {
+    tipEl = document.createElement('div');
+    tipEl.className = 'tip';
+    tipEl.setAttribute('role', 'status');
+    document.body.append(tipEl);
+  }
+  if (text == null) { tipEl.hidden = true; return; }
+  tipEl.hidden = false;
+  tipEl.textContent = text;
+  const w = tipEl.offsetWidth, h = tipEl.offsetHeight;
+  tipEl.style.left = `${Math.min(window.innerWidth - w - 4, x + 12)}px`;
+  tipEl.style.top = `${y + h + 16 > window.innerHeight ? y - h - 8 : y + 14}px`;
+}
+
+export const fmt = (v) => (masked(v) ? '−∞' : v == null ? '–' : Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(Math.abs(v) >= 100 ? 1 : 3));
+export const pct = (p) => (p == null ? '–' : p >= 0.1 ? `${(100 * p).toFixed(1)}%` : p >= 0.001 ? `${(100 * p).toFixed(2)}%` : p > 0 ? '<0.1%' : '0%');
+
+/**
+ * Colour-scale limit for |value| (ignoring masked): the 99th percentile, so
+ * a few outlier dimensions (common in residual streams) do not wash out the
+ * rest; larger values saturate. At least tiny.
+ */
+export function absMax(get, rows, cols) {
+  const a = [];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (!masked(v) && Number.isFinite(v)) a.push(Math.abs(v)); }
+  if (!a.length) return 1e-6;
+  a.sort((x, y) => x - y);
+  return a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] || a[a.length - 1] || 1e-6;
+}
+
+/**
+ * A heatmap on a canvas with row/column labels and hover values.
+ * @param {{rows: number, cols: number, get: (i: number, j: number) => number|null,
+ *   scale?: 'div'|'prob'|'seq', max?: number, rowLabels?: string[], colLabels?: string[],
+ *   maxWidth?: number, cell?: number, label?: string, showValues?: boolean,
+ *   describe?: (i: number, j: number, v: number) => string, onRow?: (i: number|null) => void}} o
+ * @returns {HTMLElement & {highlightRow?: (i: number|null) => void}}
+ */
+export function heatmap(o) {
+  const { rows, cols, get, scale = 'div', rowLabels = [], colLabels = null } = o;
+  const max = o.max ?? (scale === 'prob' ? 1 : absMax(get, rows, cols));
+  const colorOf = scale === 'prob' ? (v) => probRGB(v) : scale === 'seq' ? (v) => seqRGB(v, max) : (v) => divRGB(v, max);
+  const labelW = rowLabels.length ? Math.min(110, 12 + 7 * Math.max(...rowLabels.map((s) => s.length))) : 0;
+  const top = colLabels ? 46 : 4;
+  const avail = Math.max(60, (o.maxWidth || 640) - labelW);
+  const cw = o.cell ?? Math.max(1, Math.min(34, Math.floor(avail / cols)));
+  const ch = Math.max(cw, Math.min(22, Math.max(12, cw)));
+  const W = labelW + cols * cw, H = top + rows * ch + 2;
+  const wrap = document.createElement('div');
+  wrap.className = 'heatmap';
+  const cv = document.createElement('canvas');
+  const dpr = window.devicePixelRatio || 1;
+  cv.width = Math.ceil(W * dpr); cv.height = Math.ceil(H * dpr);
+  cv.style.width = `${W}px`; cv.style.height = `${H}px`;
+  cv.setAttribute('role', 'img');
+  cv.setAttribute('aria-label', o.label || `heatmap ${rows} by ${cols}`);
+  cv.dataset.rows = rows; cv.dataset.cols = cols;
+  wrap.append(cv);
+  const ctx = cv.getContext('2d');
+  let hl = null;
+  const draw = () => {
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    for (let i = 0; i < rows; i++) {
+      if (rowLabels[i] != null) {
+        ctx.fillStyle = hl === i ? '#000' : '#444';
+        ctx.textAlign = 'right';
+        ctx.fillText(clip(rowLabels[i], 16), labelW - 6, top + i * ch + ch / 2);
+      }
+      for (let j = 0; j < cols; j++) {
+        const v = get(i, j), x = labelW + j * cw, y = top + i * ch;
+        if (masked(v)) {
+          ctx.fillStyle = '#e4e4e4'; ctx.fillRect(x, y, cw, ch);
+          if (cw >= 6) { ctx.strokeStyle = '#c8c8c8'; ctx.beginPath(); ctx.moveTo(x, y + ch); ctx.lineTo(x + cw, y); ctx.stroke(); }
+          continue;
+        }
+        const rgb = colorOf(v);
+        ctx.fillStyle = css(rgb); ctx.fillRect(x, y, cw, ch);
+        if (o.showValues && cw >= 30) {
+          ctx.fillStyle = ink(rgb); ctx.textAlign = 'center';
+          ctx.fillText(scale === 'prob' ? (v < 0.005 ? '' : v.toFixed(2).replace(/^0/, '')) : v.toFixed(1), x + cw / 2, y + ch / 2);
+        }
+      }
+    }
+    if (colLabels) {
+      ctx.save();
+      ctx.fillStyle = '#444'; ctx.textAlign = 'left';
+      for (let j = 0; j < cols; j++) {
+        ctx.save();
+        ctx.translate(labelW + j * cw + cw / 2, top - 4);
+        ctx.rotate(-Math.PI / 3);
+        ctx.fillText(clip(colLabels[j], 9), 0, 0);
+        ctx.restore();
+      }
+      ctx.restore();
+    }
+    if (hl != null) {
+      ctx.strokeStyle = '#111'; ctx.lineWidth = 2;
+      ctx.strokeRect(labelW + 1, top + hl * ch + 1, cols * cw - 2, ch - 2);
+      ctx.lineWidth = 1;
+    }
+  };
+  draw();
+  const cellAt = (ev) => {
+    const r = cv.getBoundingClientRect();
+    const x = ev.clientX - r.left, y = ev.clientY - r.top;
+    const j = Math.floor((x - labelW) / cw), i = Math.floor((y - top) / ch);
+    return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
+  };
+  cv.addEventListener('mousemove', (ev) => {
+    const c = cellAt(ev);
+    if (!c) { tip(null); return; }
+    const [i, j] = c, v = get(i, j);
+    tip(o.describe ? o.describe(i, j, v) : `${rowLabels[i] ?? i} · ${colLabels ? colLabels[j] : j}: ${fmt(v)}`, ev.clientX, ev.clientY);
+    if (o.onRow) o.onRow(i);
+  });
+  cv.addEventListener('mouseleave', () => { tip(null); if (o.onRow) o.onRow(null); });
+  wrap.highlightRow = (i) => { hl = i; draw(); };
+  return wrap;
+}
+
+function clip(s, n) { s = String(s); return s.length > n ? `${s.slice(0, n - 1)}…` : s; }
+
+/** A gradient legend: "min [gradient] max" with a caption. */
+export function legend(scale, lo, hi, caption) {
+  const d = document.createElement('div');
+  d.className = 'legend';
+  const a = document.createElement('span'); a.textContent = lo;
+  const g = document.createElement('span'); g.className = 'legend-bar'; g.style.background = PALETTE_CSS[scale];
+  const b = document.createElement('span'); b.textContent = hi;
+  const c = document.createElement('span'); c.className = 'legend-cap'; c.textContent = caption || '';
+  d.append(a, g, b, c);
+  return d;
+}
+
+/* ------------------------------------------------------------ SVG */
+export function svgEl(name, attrs = {}, parent) {
+  const e = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.append(e);
+  return e;
+}
+
+/**
+ * Attention arcs: tokens in a row; from the focused query token (or all when
+ * none is focused), an arc to each key it attends to, thickness = weight.
+ * @param {{pieces: string[], weight: (i: number, j: number) => number, focus: number|null,
+ *   onFocus: (i: number|null) => void, maxWidth?: number}} o
+ */
+export function arcs(o) {
+  const { pieces, weight } = o;
+  const T = pieces.length;
+  const step = Math.max(38, Math.min(90, Math.floor((o.maxWidth || 640) / T)));
+  const W = step * T + 10, H = 150, base = H - 30;
+  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'arcs', role: 'img', 'aria-label': 'attention arcs' });
+  const cx = (i) => 5 + step * i + step / 2;
+  const g = svgEl('g', {}, svg);
+  const drawArcs = (focus) => {
+    g.replaceChildren();
+    for (let i = 0; i < T; i++) {
+      if (focus != null && i !== focus) continue;
+      for (let j = 0; j <= i; j++) {
+        const w = weight(i, j);
+        if (!(w > 0.02)) continue;
+        const x1 = cx(i), x2 = cx(j), h = Math.min(base - 8, 14 + Math.abs(x1 - x2) * 0.45);
+        const d = i === j ? `M${x1 - 5},${base} C${x1 - 12},${base - 26} ${x1 + 12},${base - 26} ${x1 + 5},${base}`
+          : `M${x1},${base} C${x1},${base - h} ${x2},${base - h} ${x2},${base}`;
+        svgEl('path', { d, fill: 'none', stroke: focus == null ? '#2166ac' : '#b2182b', 'stroke-opacity': Math.min(1, 0.15 + w), 'stroke-width': (focus == null ? 0.5 : 1) + w * (focus == null ? 4 : 7) }, g);
+      }
+    }
+  };
+  for (let i = 0; i < T; i++) {
+    const t = svgEl('text', { x: cx(i), y: base + 18, 'text-anchor': 'middle', class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg);
+    t.textContent = clip(pieces[i].replace(/ /g, '·'), 9);
+    const on = () => { drawArcs(i); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.toggle('on', n === t)); o.onFocus?.(i); };
+    const off = () => { drawArcs(o.focus ?? null); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.remove('on')); o.onFocus?.(null); };
+    t.addEventListener('mouseenter', on); t.addEventListener('focus', on);
+    t.addEventListener('mouseleave', off); t.addEventListener('blur', off);
+  }
+  drawArcs(o.focus ?? null);
+  return svg;
+}
+
+/**
+ * Lines over x = 0..nx-1, one per series, with axes and hover values.
+ * @param {{series: {label: string, values: number[]}[], xLabels: string[], yLabel: string, width?: number, height?: number}} o
+ */
+export function lineChart(o) {
+  const W = o.width || 560, H = o.height || 200, m = { l: 44, r: 90, t: 10, b: 32 };
+  const nx = o.xLabels.length;
+  let ymax = 0; for (const s of o.series) for (const v of s.values) ymax = Math.max(ymax, v);
+  ymax = ymax * 1.08 || 1;
+  const X = (i) => m.l + (nx > 1 ? (i * (W - m.l - m.r)) / (nx - 1) : 0);
+  const Y = (v) => H - m.b - (v / ymax) * (H - m.t - m.b);
+  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'linechart', role: 'img', 'aria-label': o.yLabel });
+  for (const f of [0, 0.5, 1]) {
+    svgEl('line', { x1: m.l, x2: W - m.r, y1: Y(f * ymax / 1.08), y2: Y(f * ymax / 1.08), class: 'grid' }, svg);
+    svgEl('text', { x: m.l - 6, y: Y(f * ymax / 1.08) + 4, 'text-anchor': 'end', class: 'axis' }, svg).textContent = (f * ymax / 1.08).toFixed(1);
+  }
+  o.xLabels.forEach((l, i) => { svgEl('text', { x: X(i), y: H - m.b + 16, 'text-anchor': 'middle', class: 'axis' }, svg).textContent = l; });
+  svgEl('text', { x: m.l, y: H - 2, class: 'axis' }, svg).textContent = o.xTitle || '';
+  o.series.forEach((s, k) => {
+    const col = css(seqRGB(k, Math.max(1, o.series.length - 1) * 1.15));
+    svgEl('polyline', { points: s.values.map((v, i) => `${X(i)},${Y(v)}`).join(' '), fill: 'none', stroke: col, 'stroke-width': 2 }, svg);
+    s.values.forEach((v, i) => {
+      const c = svgEl('circle', { cx: X(i), cy: Y(v), r: 3, fill: col }, svg);
+      c.addEventListener('mousemove', (ev) => tip(`${s.label} · ${o.xLabels[i]}: ${fmt(v)}`, ev.clientX, ev.clientY));
+      c.addEventListener('mouseleave', () => tip(null));
+    });
+    const last = s.values[s.values.length - 1];
+    svgEl('text', { x: X(nx - 1) + 6, y: Y(last) + 4, class: 'series', fill: col }, svg).textContent = clip(s.label, 12);
+  });
+  return svg;
+}
+
+/** Sets style.width of every [data-w] descendant to its value in percent (CSP-safe bars). */
+export function applyWidths(root) {
+  for (const e of root.querySelectorAll('[data-w]')) e.style.width = `${Math.max(0, Math.min(100, Number(e.dataset.w)))}%`;
+  for (const e of root.querySelectorAll('[data-bg]')) e.style.background = e.dataset.bg;
+}

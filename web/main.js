@@ -1,0 +1,325 @@
+/* main.js — boots the page: registers the views by name, keeps the one store
+ * (state.js) in step with the URL and the engine worker, and re-renders each
+ * view when the state fields it watches change.
+ *
+ * index.html mounts every view into its [data-view] element; embed.html
+ * mounts one view, chosen by ?view=, into #embed-root. Both first draw the
+ * precomputed trace (trace/default.json) when the state asks for the default
+ * model and prompt, then switch to the live engine once the model has loaded.
+ */
+import Mustache from './vendor/mustache.mjs';
+import { createStore, decodeUrl, encodeUrl, initialState, clampToModel, DEFAULTS } from './state.js';
+import { moveStep, stepIndex, stepList, stepId } from './steps.js';
+import { createTemplates } from './lib/templates.js';
+import { createClient } from './lib/client.js';
+import { renderError } from './lib/render-error.js';
+import { loaderView, readModelFiles } from './views/loader/loader.js';
+import { tokensView } from './views/tokens/tokens.js';
+import { stagemapView } from './views/stagemap/stagemap.js';
+import { controlsView } from './views/controls/controls.js';
+import { stageView } from './views/stage/stage.js';
+import { samplingView } from './views/sampling/sampling.js';
+import { ablationView } from './views/ablation/ablation.js';
+import { lensView } from './views/lens/lens.js';
+
+// ------------------------------------------------------------ view registry
+const registry = new Map();
+/** Registers a view factory under a name; a name can be registered once. */
+export function registerView(name, factory) {
+  if (registry.has(name)) throw new Error(`view "${name}" is registered twice`);
+  registry.set(name, factory);
+}
+registerView('loader', loaderView);
+registerView('tokens', tokensView);
+registerView('stagemap', stagemapView);
+registerView('controls', controlsView);
+registerView('stage', stageView);
+registerView('sampling', samplingView);
+registerView('ablation', ablationView);
+registerView('lens', lensView);
+/** Views embed.html may show. */
+const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap'];
+
+// ------------------------------------------------------------ state
+const isEmbed = document.body.classList.contains('embed');
+const store = createStore(initialState(decodeUrl(location.search)));
+const templates = createTemplates(Mustache, async (path) => {
+  const res = await fetch(new URL(path, import.meta.url));
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.text();
+});
+const client = createClient(new URL('./worker.js', import.meta.url));
+const sampling = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });
+
+// ------------------------------------------------------------ engine requests
+/* Latest-wins: each kind of request has a counter; a reply to an older
+ * request than the newest is dropped. */
+const latest = {};
+async function request(kind, verb, args, opts) {
+  const n = (latest[kind] = (latest[kind] || 0) + 1);
+  const result = await client.call(verb, args, opts);
+  return n === latest[kind] ? result : undefined;
+}
+
+function setError(view, err) {
+  const s = store.get();
+  store.set({ errors: { ...s.errors, [view]: err ? (err.message || String(err)) : undefined } });
+}
+
+async function guard(view, fn) {
+  try { setError(view, null); await fn(); } catch (e) { setError(view, e); }
+}
+
+const live = () => store.get().status.phase === 'ready';
+
+async function refreshRun() {
+  if (!live()) return;
+  await guard('tokens', async () => {
+    const s = store.get();
+    // Tokens first (fast), so the pieces update while the forward pass runs.
+    request('tokenize', 'tokenize', { text: s.prompt }).then((t) => {
+      const cur = store.get().run;
+      if (t && (!cur || cur.pending !== false) && store.get().prompt === s.prompt) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, pending: true } });
+    }, () => {});
+    const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed });
+    if (!run) return;
+    store.set({ run, gen: run.ids.length - run.nPrompt });
+    await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens()]);
+  });
+}
+
+async function refreshStep() {
+  if (!live()) return;
+  await guard('stage', async () => {
+    const s = store.get();
+    const data = await request('step', 'step', { stage: s.stage, layer: s.layer });
+    if (data) store.set({ stepData: data });
+  });
+}
+
+async function refreshPredict() {
+  if (!live()) return;
+  await guard('sampling', async () => {
+    const p = await request('predict', 'predict', { sampling: sampling(store.get()), k: 12 });
+    if (p) store.set({ predict: p });
+  });
+}
+
+async function refreshAblation() {
+  if (!live() || !wants('ablation')) return;
+  await guard('ablation', async () => {
+    const a = await request('ablation', 'ablation', { heads: store.get().ablate, mode: 'zero', k: 8 });
+    if (a) store.set({ ablation: a });
+  });
+}
+
+async function refreshLens() {
+  if (!live() || !wants('lens')) return;
+  await guard('lens', async () => {
+    const l = await request('lens', 'lens', { maxPos: 16 });
+    if (l) store.set({ lens: l });
+  });
+}
+
+function debounce(fn, ms) {
+  let t = 0;
+  return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+}
+const refreshRunSoon = debounce(refreshRun, 120);
+const refreshPredictSoon = debounce(refreshPredict, 60);
+
+async function loadModel(source) {
+  const s = store.get();
+  const progress = (p) => store.set({ status: { ...store.get().status, phase: 'loading', progress: p, error: null } });
+  store.set({ status: { ...s.status, phase: 'loading', progress: { phase: 'download', fraction: 0 }, error: null } });
+  try {
+    const { config, name } = source.files
+      ? await client.call('loadFiles', { files: source.files, name: source.name }, { transfer: source.transfer, onProgress: progress })
+      : await client.call('loadUrl', { url: source.url }, { onProgress: progress });
+    store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name }, ...clampToModel(store.get(), config) });
+    if (source.files) store.set({ model: `local:${source.name}` });
+    await refreshRun();
+  } catch (e) {
+    // A failed load keeps the previous model (the engine guarantees it): stay usable.
+    const prev = store.get().status;
+    const ok = prev.live || !!store.get().config;
+    store.set({ status: { ...prev, phase: ok && prev.live ? 'ready' : 'error', progress: null, error: e.message } });
+  }
+}
+
+// ------------------------------------------------------------ actions views may call
+let playTimer = 0;
+const actions = {
+  set: (patch) => store.set(patch),
+  step(delta) {
+    const s = store.get();
+    if (!s.config) return;
+    store.set(moveStep(s.stage, s.layer, delta, s.config.n_layer));
+  },
+  goto(stage, layer) { store.set(layer == null || layer < 0 ? { stage } : { stage, layer }); },
+  togglePlay() {
+    if (playTimer) { clearInterval(playTimer); playTimer = 0; store.set({ playing: false }); return; }
+    const s = store.get();
+    if (!s.config) return;
+    const list = stepList(s.config.n_layer);
+    if (stepIndex(s.stage, s.layer, s.config.n_layer) >= list.length - 1) store.set({ stage: 'embed' });
+    store.set({ playing: true });
+    playTimer = setInterval(() => {
+      const t = store.get();
+      if (stepIndex(t.stage, t.layer, t.config.n_layer) >= list.length - 1) { actions.togglePlay(); return; }
+      actions.step(1);
+    }, 1100);
+  },
+  async generate(n = 1) {
+    if (!live()) return;
+    store.set({ generating: true });
+    try {
+      for (let i = 0; i < n; i++) {
+        const s = store.get();
+        if (s.run && s.run.ids.length >= s.config.n_positions) break;
+        const run = await client.call('generate', { n: 1, sampling: sampling(s) });
+        store.set({ run, gen: run.ids.length - run.nPrompt });
+        await Promise.all([refreshStep(), refreshPredict()]);
+      }
+      await Promise.all([refreshAblation(), refreshLens()]);
+    } catch (e) { setError('sampling', e); } finally { store.set({ generating: false }); }
+  },
+  resetGenerated() { store.set({ gen: 0 }); refreshRun(); },
+  toggleAblate(layer, head) {
+    const key = `${layer}.${head}`, cur = store.get().ablate;
+    store.set({ ablate: cur.includes(key) ? cur.filter((k) => k !== key) : [...cur, key] });
+  },
+  loadFiles: async (fileList) => {
+    try {
+      const { files, name, transfer } = await readModelFiles(fileList, (p) => store.set({ status: { ...store.get().status, phase: 'loading', progress: p, error: null } }));
+      await loadModel({ files, name, transfer });
+    } catch (e) {
+      const st = store.get().status;
+      store.set({ status: { ...st, phase: st.live ? 'ready' : 'error', progress: null, error: e.message } });
+    }
+  },
+  loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
+  /** Link to this state: the main page, or embed.html showing one view. */
+  shareUrl: (embed = false, view = 'stage') => {
+    const s = store.get();
+    const base = new URL(embed ? 'embed.html' : './', location.href);
+    return base.href.replace(/[?#].*$/, '') + encodeUrl(embed ? { ...s, view } : s, { keepView: embed });
+  },
+};
+
+// ------------------------------------------------------------ reacting to state
+store.subscribe((s, changed) => {
+  const has = (...k) => k.some((x) => changed.includes(x));
+  if (has('prompt')) refreshRunSoon();
+  else if (has('seed', 'temperature', 'topK', 'topP')) { if (s.gen > 0) refreshRunSoon(); else refreshPredictSoon(); }
+  if (has('stage', 'layer') && !has('prompt')) {
+    if (!live() && trace && trace.steps[stepId(s.stage, s.layer)]) store.set({ stepData: trace.steps[stepId(s.stage, s.layer)] });
+    refreshStep();
+  }
+  if (has('ablate')) refreshAblation();
+  if (has(...URL_KEYS)) syncUrlSoon();
+  if (has('model') && s.model.startsWith('local:') === false && changed.length === 1) { /* loadUrl already started it */ }
+  scheduleRender(changed);
+});
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'view'];
+const syncUrlSoon = debounce(() => {
+  const s = store.get();
+  if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
+  history.replaceState(null, '', location.pathname + encodeUrl(s, { keepView: isEmbed }) + location.hash);
+}, 150);
+
+// ------------------------------------------------------------ mounting and rendering
+const mounted = []; // {name, el, view, watch}
+let pendingChanged = new Set(['*']);
+let frame = 0;
+function scheduleRender(changed) {
+  for (const c of changed) pendingChanged.add(c);
+  if (!frame) frame = requestAnimationFrame(renderAll);
+}
+function renderAll() {
+  frame = 0;
+  const s = store.get();
+  const changed = pendingChanged;
+  pendingChanged = new Set();
+  for (const m of mounted) {
+    if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
+    try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
+  }
+}
+function wants(name) { return mounted.some((m) => m.name === name); }
+
+async function mount() {
+  const targets = [];
+  if (isEmbed) {
+    const want = store.get().view;
+    const name = EMBEDDABLE.includes(want) ? want : 'stage';
+    const root = document.getElementById('embed-root');
+    root.dataset.view = name;
+    targets.push([name, root]);
+    for (const el of document.querySelectorAll('[data-view="loader"]')) targets.push(['loader', el]);
+    document.getElementById('open-full').href = `./${encodeUrl(store.get())}`;
+  } else {
+    for (const el of document.querySelectorAll('[data-view]')) targets.push([el.dataset.view, el]);
+  }
+  const deps = { templates, actions, store, embed: isEmbed };
+  await Promise.all(targets.map(async ([name, el]) => {
+    const factory = registry.get(name);
+    if (!factory) { renderError(el, new Error(`no view is registered as "${name}"`)); return; }
+    try {
+      await templates.preload(name);
+      if (name === 'controls' || name === 'stage') await templates.preload('sampling'); // stage reuses the sampling bars
+      const view = factory(deps);
+      mounted.push({ name, el, view, watch: view.watch || [] });
+    } catch (e) { renderError(el, e, { title: `The ${name} view could not start` }); }
+  }));
+  mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.el) - targets.findIndex((t) => t[1] === b.el));
+}
+
+// ------------------------------------------------------------ keyboard
+document.addEventListener('keydown', (ev) => {
+  const t = ev.target;
+  if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+  if (ev.key === 'ArrowRight') { actions.step(1); ev.preventDefault(); }
+  else if (ev.key === 'ArrowLeft') { actions.step(-1); ev.preventDefault(); }
+  else if (ev.key === ' ' && !(t instanceof HTMLButtonElement) && !(t instanceof HTMLAnchorElement)) { actions.togglePlay(); ev.preventDefault(); }
+});
+
+// ------------------------------------------------------------ boot
+let trace = null;
+async function loadTrace() {
+  const s = store.get();
+  if (s.model !== DEFAULTS.model || s.prompt !== DEFAULTS.prompt) return;
+  try {
+    const res = await fetch(new URL('trace/default.json', import.meta.url));
+    if (!res.ok) return;
+    trace = await res.json();
+  } catch { return; }
+  if (live() || trace.prompt !== s.prompt) return;
+  const t = store.get();
+  const sameSampling = t.seed === trace.seed && t.temperature === trace.sampling.temperature && t.topK === trace.sampling.topK && t.topP === trace.sampling.topP;
+  store.set({
+    config: trace.config, ...clampToModel(t, trace.config),
+    run: t.gen === 0 ? trace.run : null,
+    predict: sameSampling && t.gen === 0 ? trace.predict : null,
+    lens: t.gen === 0 ? trace.lens : null,
+    ablation: t.ablate.length === 0 && t.gen === 0 ? trace.ablation : null,
+  });
+  const u = store.get();
+  if (u.gen === 0) store.set({ stepData: trace.steps[stepId(u.stage, u.layer)] || null });
+}
+
+async function boot() {
+  const s = store.get();
+  if (s.model.startsWith('local:')) {
+    store.set({ model: DEFAULTS.model, status: { ...s.status, error: 'This link was made with a model loaded from files on another computer; showing the default model instead.' } });
+  }
+  await mount();
+  scheduleRender(['*']);
+  const traceDone = loadTrace();
+  const model = store.get().model;
+  await traceDone;
+  await loadModel({ url: model });
+}
+
+boot();

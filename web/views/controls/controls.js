@@ -1,0 +1,59 @@
+/* controls view — Prev / Next / Play (also ←, →, space), layer and head
+ * pickers, "all heads", and sharing: "Copy link" (the URL carries the state)
+ * and "Copy embed code" (an <iframe> snippet rendered from the embedcode
+ * template, pointing at embed.html with this view's parameters). */
+import { stepIndex, stepList, KIND } from '../../steps.js';
+
+export const EMBED_VIEWS = [
+  ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'head ablation'], ['lens', 'logit lens'],
+];
+const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420] };
+
+/** The <iframe> snippet for a view of the current state (pure; tested in Node). */
+export function embedCode(templates, src, view, stage) {
+  const [width, height] = SIZES[view] || SIZES.stage;
+  const title = view === 'stage' ? (KIND[stage]?.name || 'step') : (EMBED_VIEWS.find((v) => v[0] === view)?.[1] || view);
+  return templates.render('controls', 'embedcode', { src, width, height, title }).trim();
+}
+
+export function controlsView({ templates, actions }) {
+  let shareView = 'stage';
+  let shareKind = null;
+  return {
+    watch: ['stage', 'layer', 'head', 'allHeads', 'config', 'playing'],
+    render(el, s) {
+      const c = s.config;
+      const nL = c ? c.n_layer : 1, nH = c ? c.n_head : 1;
+      const i = c ? stepIndex(s.stage, s.layer, nL) : 0;
+      const vm = {
+        atStart: i === 0, atEnd: c ? i === stepList(nL).length - 1 : false, playing: !!s.playing,
+        layers: Array.from({ length: nL }, (_, L) => ({ v: L, n: L + 1, sel: L === s.layer })),
+        heads: Array.from({ length: nH }, (_, h) => ({ v: h, n: h + 1, sel: h === s.head })),
+        allHeads: s.allHeads,
+        embedViews: EMBED_VIEWS.map(([v, n]) => ({ v, n, sel: v === shareView })),
+      };
+      const wasOpen = el.querySelector('.share-out') && !el.querySelector('.share-out').hidden;
+      el.innerHTML = templates.render('controls', 'main', vm);
+      const on = (act, fn) => el.querySelector(`[data-act="${act}"]`).addEventListener('click', fn);
+      on('prev', () => actions.step(-1));
+      on('next', () => actions.step(1));
+      on('play', () => actions.togglePlay());
+      for (const sel of el.querySelectorAll('select[data-field]')) sel.addEventListener('change', () => actions.set({ [sel.dataset.field]: Number(sel.value) }));
+      el.querySelector('[data-field="allHeads"]').addEventListener('change', (ev) => actions.set({ allHeads: ev.target.checked }));
+      const out = el.querySelector('.share-out'), text = el.querySelector('.share-text'), note = el.querySelector('.share-note');
+      const show = async (kind) => {
+        shareKind = kind;
+        out.hidden = false;
+        el.querySelector('[data-share="view"]').parentElement.hidden = kind !== 'embed';
+        const value = kind === 'embed' ? embedCode(templates, actions.shareUrl(true, shareView), shareView, s.stage) : actions.shareUrl(false);
+        text.value = value;
+        text.rows = kind === 'embed' ? 3 : 1;
+        try { await navigator.clipboard.writeText(value); note.textContent = 'copied to the clipboard'; } catch { text.select(); note.textContent = 'select and copy'; }
+      };
+      on('link', () => show('link'));
+      on('embed', () => show('embed'));
+      el.querySelector('[data-share="view"]').addEventListener('change', (ev) => { shareView = ev.target.value; show('embed'); });
+      if (wasOpen && shareKind) show(shareKind);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/* worker.js — the Glassbox engine in a Web Worker, so the page never freezes.
+ *
+ * Protocol (one message shape each way, as wllama's worker):
+ *   page -> worker   {verb: string, args: object, id: number}
+ *   worker -> page   {id, result}            the verb finished
+ *                    {id, error: {name, code, message}}   it failed (GlassboxError keeps C's text)
+ *                    {id, progress: {phase, fraction, loaded, total}}   while loading
+ * Requests run one at a time, in the order they arrive. ArrayBuffers inside a
+ * result are transferred, not copied; so are the file buffers of loadFiles.
+ *
+ * Verbs (args -> result):
+ *   loadUrl   {url}                       -> {config, name}    fetch a model directory
+ *   loadFiles {files: {config, safetensors, vocab?, merges?, tokenizerJson?}, name}
+ *                                         -> {config, name}    bytes from a file picker
+ *   tokenize  {text}                      -> {ids, pieces, spans}
+ *   setRun    {prompt, gen, sampling, seed} -> run             tokenize + run all (+ generate gen)
+ *   generate  {n, sampling}               -> run              append n sampled tokens (KV cache)
+ *   step      {stage, layer}              -> payload          engine.js stepData
+ *   predict   {sampling, k}               -> prediction       engine.js predict
+ *   ablation  {heads, mode, k}            -> comparison       engine.js ablation
+ *   lens      {maxPos}                    -> grid             engine.js lens
+ *   memory    {}                          -> bytes of wasm memory
+ */
+import { Glassbox } from './glassbox.js';
+import { Session } from './engine.js';
+
+let gb = null;
+let session = null;
+let queue = Promise.resolve();
+
+async function engine() {
+  gb ??= await Glassbox.create({ wasm: new URL('./glassbox.wasm', import.meta.url) });
+  return gb;
+}
+
+function needSession() {
+  if (!session) throw Object.assign(new Error('no model is loaded yet'), { code: 'state' });
+  return session;
+}
+
+const verbs = {
+  async loadUrl({ url }, progress) {
+    const g = await engine();
+    await g.loadModelFromUrl(new URL(url, self.location.href), { onProgress: progress });
+    session = new Session(g);
+    return { config: g.config, name: url };
+  },
+  async loadFiles({ files, name }, progress) {
+    const g = await engine();
+    await g.loadModel(files, { onProgress: progress });
+    session = new Session(g);
+    return { config: g.config, name };
+  },
+  tokenize: ({ text }) => needSession().tokenize(text),
+  setRun: (a) => needSession().setRun(a),
+  generate: (a) => needSession().generate(a),
+  step: ({ stage, layer }) => needSession().stepData(stage, layer),
+  predict: (a) => needSession().predict(a),
+  ablation: (a) => needSession().ablation(a),
+  lens: (a) => needSession().lens(a),
+  memory: () => (gb ? gb.memoryBytes : 0),
+};
+
+/* Every ArrayBuffer reachable in a result (typed arrays own fresh buffers). */
+function transferables(x, out = new Set(), depth = 0) {
+  if (!x || typeof x !== 'object' || depth > 4) return out;
+  if (ArrayBuffer.isView(x)) { if (x.byteLength === x.buffer.byteLength) out.add(x.buffer); return out; }
+  for (const v of Array.isArray(x) ? x : Object.values(x)) transferables(v, out, depth + 1);
+  return out;
+}
+
+async function handle({ verb, args, id }) {
+  const fn = verbs[verb];
+  try {
+    if (!fn) throw Object.assign(new Error(`unknown verb "${verb}"`), { code: 'arg' });
+    let last = 0;
+    const progress = (p) => {
+      const now = Date.now();
+      if (now - last < 50 && p.fraction < 1 && p.fraction > 0) return; // at most 20 updates a second
+      last = now;
+      self.postMessage({ id, progress: p });
+    };
+    const result = await fn(args || {}, progress);
+    self.postMessage({ id, result }, [...transferables(result)]);
+  } catch (e) {
+    self.postMessage({ id, error: { name: e?.name || 'Error', code: e?.code || null, message: e?.message || String(e) } });
+  }
+}
+
+self.onmessage = (ev) => { queue = queue.then(() => handle(ev.data)); };
