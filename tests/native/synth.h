@@ -27,22 +27,35 @@ static float synth_randn(void) { /* uniform in [-1, 1), enough for tests */
     return (float)((synth_rng >> 40) * (1.0 / 8388608.0) - 1.0);
 }
 
-typedef struct { char name[64]; int ndim; int d0, d1; } synth_tensor;
+typedef struct { char name[64]; int ndim; int d[4]; } synth_tensor;
+
+/* 0: names as save_pretrained writes them ("transformer." prefix).
+ * 1: as the hub's gpt2 files are published: no prefix, plus the attn.bias
+ *    causal-mask buffers [1,1,P,P] and attn.masked_bias scalars, all unused. */
+static int synth_published_layout = 0;
 
 static int synth_list(synth_tensor *t, int L, int C, int M, int V, int P) {
     int n = 0;
-#define T_(nd, a, b, ...) do { snprintf(t[n].name, 64, __VA_ARGS__); t[n].ndim = nd; t[n].d0 = a; t[n].d1 = b; n++; } while (0)
-    T_(2, V, C, "transformer.wte.weight");
-    T_(2, P, C, "transformer.wpe.weight");
+    const char *pre = synth_published_layout ? "" : "transformer.";
+#define T_(nd, a, b, fmt, ...) do { snprintf(t[n].name, 64, "%s" fmt, pre, __VA_ARGS__); t[n].ndim = nd; \
+        t[n].d[0] = a; t[n].d[1] = b; n++; } while (0)
+    T_(2, V, C, "wte.weight%s", "");
+    T_(2, P, C, "wpe.weight%s", "");
     for (int l = 0; l < L; l++) {
-        T_(1, C, 0, "transformer.h.%d.ln_1.weight", l); T_(1, C, 0, "transformer.h.%d.ln_1.bias", l);
-        T_(2, C, 3 * C, "transformer.h.%d.attn.c_attn.weight", l); T_(1, 3 * C, 0, "transformer.h.%d.attn.c_attn.bias", l);
-        T_(2, C, C, "transformer.h.%d.attn.c_proj.weight", l); T_(1, C, 0, "transformer.h.%d.attn.c_proj.bias", l);
-        T_(1, C, 0, "transformer.h.%d.ln_2.weight", l); T_(1, C, 0, "transformer.h.%d.ln_2.bias", l);
-        T_(2, C, M, "transformer.h.%d.mlp.c_fc.weight", l); T_(1, M, 0, "transformer.h.%d.mlp.c_fc.bias", l);
-        T_(2, M, C, "transformer.h.%d.mlp.c_proj.weight", l); T_(1, C, 0, "transformer.h.%d.mlp.c_proj.bias", l);
+        if (synth_published_layout) {
+            snprintf(t[n].name, 64, "h.%d.attn.bias", l);
+            t[n].ndim = 4; t[n].d[0] = 1; t[n].d[1] = 1; t[n].d[2] = P; t[n].d[3] = P; n++;
+            snprintf(t[n].name, 64, "h.%d.attn.masked_bias", l);
+            t[n].ndim = 0; n++;
+        }
+        T_(1, C, 0, "h.%d.ln_1.weight", l); T_(1, C, 0, "h.%d.ln_1.bias", l);
+        T_(2, C, 3 * C, "h.%d.attn.c_attn.weight", l); T_(1, 3 * C, 0, "h.%d.attn.c_attn.bias", l);
+        T_(2, C, C, "h.%d.attn.c_proj.weight", l); T_(1, C, 0, "h.%d.attn.c_proj.bias", l);
+        T_(1, C, 0, "h.%d.ln_2.weight", l); T_(1, C, 0, "h.%d.ln_2.bias", l);
+        T_(2, C, M, "h.%d.mlp.c_fc.weight", l); T_(1, M, 0, "h.%d.mlp.c_fc.bias", l);
+        T_(2, M, C, "h.%d.mlp.c_proj.weight", l); T_(1, C, 0, "h.%d.mlp.c_proj.bias", l);
     }
-    T_(1, C, 0, "transformer.ln_f.weight"); T_(1, C, 0, "transformer.ln_f.bias");
+    T_(1, C, 0, "ln_f.weight%s", ""); T_(1, C, 0, "ln_f.bias%s", "");
 #undef T_
     return n;
 }
@@ -66,7 +79,7 @@ static void synth_free(synth_model *m) {
 
 static void synth_make(synth_model *m, int L, int H, int C, int P) {
     int M = 4 * C, V = 256;
-    synth_tensor ts[4 + 12 * 16];
+    synth_tensor ts[4 + 14 * 16];
     int n = synth_list(ts, L, C, M, V, P);
     m->config = malloc(512);
     m->config_len = (size_t)snprintf(m->config, 512,
@@ -77,13 +90,13 @@ static void synth_make(synth_model *m, int L, int H, int C, int P) {
     char *hdr = malloc(hcap);
     hl += (size_t)snprintf(hdr + hl, hcap - hl, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (int i = 0; i < n; i++) {
-        size_t bytes = (size_t)ts[i].d0 * (ts[i].ndim == 2 ? (size_t)ts[i].d1 : 1) * 4;
-        if (ts[i].ndim == 2)
-            hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
-                                   ts[i].name, ts[i].d0, ts[i].d1, off, off + bytes);
-        else
-            hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}",
-                                   ts[i].name, ts[i].d0, off, off + bytes);
+        size_t bytes = 4;
+        hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[", ts[i].name);
+        for (int k = 0; k < ts[i].ndim; k++) {
+            bytes *= (size_t)ts[i].d[k];
+            hl += (size_t)snprintf(hdr + hl, hcap - hl, k ? ",%d" : "%d", ts[i].d[k]);
+        }
+        hl += (size_t)snprintf(hdr + hl, hcap - hl, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
         off += bytes;
     }
     hl += (size_t)snprintf(hdr + hl, hcap - hl, "}");
@@ -91,8 +104,17 @@ static void synth_make(synth_model *m, int L, int H, int C, int P) {
     m->st = malloc(m->st_len);
     for (int i = 0; i < 8; i++) m->st[i] = (uint8_t)((uint64_t)hl >> (8 * i));
     memcpy(m->st + 8, hdr, hl);
-    float *w = (float *)malloc(off);
-    for (size_t i = 0; i < off / 4; i++) w[i] = 0.5f * synth_randn();
+    /* each tensor's values depend only on its unprefixed name, so both
+     * layouts hold the same model */
+    float *w = (float *)malloc(off), *p = w;
+    for (int i = 0; i < n; i++) {
+        const char *nm = strncmp(ts[i].name, "transformer.", 12) ? ts[i].name : ts[i].name + 12;
+        synth_rng = 1469598103934665603ull;
+        for (const char *c = nm; *c; c++) synth_rng = (synth_rng ^ (unsigned char)*c) * 1099511628211ull;
+        size_t numel = 1;
+        for (int k = 0; k < ts[i].ndim; k++) numel *= (size_t)ts[i].d[k];
+        for (size_t j = 0; j < numel; j++) *p++ = 0.5f * synth_randn();
+    }
     memcpy(m->st + 8 + hl, w, off);
     free(w);
     free(hdr);

@@ -190,6 +190,32 @@ static void test_logit_lens(gb_ctx *ctx, const int32_t *ids, int n) {
     CHECK(gb_logit_lens(ctx, 0, n, 3, top, pr) == GB_E_RANGE, "lens bad pos");
 }
 
+/* The hub's gpt2 files have no "transformer." prefix and carry attn.bias /
+ * attn.masked_bias buffers: same model, same logits. */
+static void test_published_layout(gb_ctx *ctx, const int32_t *ids, int n) {
+    const float *d;
+    gb_shape s;
+    int hl = gb_hook_find("logits", NULL);
+    gb_set_tokens(ctx, ids, n);
+    gb_run_all(ctx);
+    gb_activation_data(ctx, hl, -1, &d, &s);
+    float *want = malloc(s.numel * sizeof(float));
+    memcpy(want, d, s.numel * sizeof(float));
+    synth_model pub;
+    synth_published_layout = 1;
+    synth_make(&pub, 3, 4, 20, 32);
+    synth_published_layout = 0;
+    gb_ctx *c2 = gb_create();
+    CHECK(synth_load(c2, &pub) == GB_OK, "published layout loads: %s", gb_error_message(c2));
+    gb_set_tokens(c2, ids, n);
+    gb_run_all(c2);
+    CHECK(gb_activation_data(c2, hl, -1, &d, &s) == GB_OK && memcmp(d, want, s.numel * sizeof(float)) == 0,
+          "published layout gives the same logits");
+    gb_destroy(c2);
+    synth_free(&pub);
+    free(want);
+}
+
 int main(void) {
     synth_model m;
     synth_make(&m, 3, 4, 20, 32); /* d_head 5: no multiple of 4 anywhere */
@@ -203,6 +229,7 @@ int main(void) {
     test_lean(ctx, ids, 24);
     test_ablation(ctx, ids, 17);
     test_logit_lens(ctx, ids, 9);
+    test_published_layout(ctx, ids, 12);
     test_limits(ctx, &m);
     gb_destroy(ctx);
     synth_free(&m);
