@@ -1,5 +1,7 @@
-/* kernels_bench.c — GFLOP/s of gb_matmul against gb_matmul_ref (and of the
- * decode-time GEMVs) on GPT-2 small's shapes. One thread.
+/* kernels_bench.c — GFLOP/s of the matmul kernels on GPT-2 small's shapes
+ * (gb_matmul_packed, gb_matmul on the unpacked Conv1D layout, gb_matmul_ref),
+ * the decode-time GEMVs, the LM head, and this core's peak for 128-bit
+ * multiply + add (the ceiling the kernels are measured against). One thread.
  *
  * Native:  cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Icore bench/kernels_bench.c \
  *            core/kernels_simd.c core/kernels_ref.c -lm -o build/kernels_bench
@@ -8,15 +10,32 @@
  *            core/kernels_simd.c core/kernels_ref.c -o build/kernels_bench.wasm
  *          node bench/kernels_bench.mjs build/kernels_bench.wasm
  * Arguments: [seconds per measurement (default 0.4)] [any: stop after the T=64 table].
+ * The last line is one JSON object with the headline numbers (bench/run.js reads it).
  *
  * Each measurement warms up (V8 optimises a function only after a few runs),
- * then repeats the call until the time is spent and reports the best run.
+ * then repeats the call until the time is spent and reports the median run.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "kernels.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+typedef v128_t pv;
+#define P_SPLAT(a) wasm_f32x4_splat(a)
+#define P_MUL(a, b) wasm_f32x4_mul(a, b)
+#define P_ADD(a, b) wasm_f32x4_add(a, b)
+#define P_LANE0(a) wasm_f32x4_extract_lane(a, 0)
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+typedef __m128 pv;
+#define P_SPLAT(a) _mm_set1_ps(a)
+#define P_MUL(a, b) _mm_mul_ps(a, b)
+#define P_ADD(a, b) _mm_add_ps(a, b)
+#define P_LANE0(a) _mm_cvtss_f32(a)
+#endif
 
 static double now(void) {
     struct timespec ts;
@@ -34,62 +53,117 @@ static float *buf(size_t n) {
     return p;
 }
 
-typedef void (*mm_fn)(float *, const float *, const float *, const float *, int, int, int);
-typedef void (*nt_fn)(float *, const float *, const float *, int, int, int);
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
-/* best seconds per call */
-static double time_mm(mm_fn f, nt_fn g, int T, int K, int N, double budget) {
+enum { MM, MM_REF, PACKED, NT, NT_REF };
+
+/* median seconds per call */
+static double time_mm(int kind, int T, int K, int N, double budget) {
     float *x = buf((size_t)T * K), *w = buf((size_t)K * N), *b = buf((size_t)N), *o = buf((size_t)T * N);
-    double best = 1e30, start = now();
-    for (int i = 0; i < 3; i++) f ? f(o, x, w, b, T, K, N) : g(o, x, w, T, K, N); /* warm up */
+    gb_packed p;
+    float *pd = kind == PACKED ? buf(gb_packed_floats(K, N)) : NULL;
+    if (pd) gb_pack(&p, pd, w, K, N);
+    double times[4096];
     int reps = 0;
-    while (reps < 3 || now() - start < budget) {
+    for (int i = 0; i < 3 + 2 * 4096; i++) {
         double t0 = now();
-        f ? f(o, x, w, b, T, K, N) : g(o, x, w, T, K, N);
-        double dt = now() - t0;
-        if (dt < best) best = dt;
-        reps++;
+        switch (kind) {
+        case MM: gb_matmul(o, x, w, b, T, K, N); break;
+        case MM_REF: gb_matmul_ref(o, x, w, b, T, K, N); break;
+        case PACKED: gb_matmul_packed(o, x, &p, b, T); break;
+        case NT: gb_matmul_nt(o, x, w, T, K, N); break;
+        default: gb_matmul_nt_ref(o, x, w, T, K, N); break;
+        }
+        double t1 = now();
+        if (i < 3) continue; /* warm-up */
+        times[reps++] = t1 - t0;
+        if (reps == 4096 || (reps >= 3 && (reps * (t1 - t0) > budget))) break;
     }
-    free(x), free(w), free(b), free(o);
+    qsort(times, (size_t)reps, sizeof *times, cmp_d);
+    free(x), free(w), free(b), free(o), free(pd);
+    return times[reps / 2];
+}
+
+/* Peak GFLOP/s of 128-bit multiply + add: 12 independent chains c = c * a + b
+ * (a multiply and a dependent add per step: 12 chains cover both latencies on
+ * 2 mul + 2 add pipes). One call of peak_run is a measurement; the best of
+ * several calls is kept (V8 optimises peak_run only after its first calls). */
+static volatile float sink;
+#ifdef P_SPLAT
+__attribute__((noinline)) static double peak_run(long it) {
+    pv c[12], a = P_SPLAT(0.99999f), b = P_SPLAT(1e-5f);
+    for (int j = 0; j < 12; j++) c[j] = P_SPLAT(0.001f * j);
+    double t0 = now();
+    for (long i = 0; i < it; i++)
+        for (int j = 0; j < 12; j++) c[j] = P_ADD(P_MUL(c[j], a), b);
+    double dt = now() - t0;
+    float s = 0;
+    for (int j = 0; j < 12; j++) s += P_LANE0(c[j]);
+    sink = s;
+    return it * 12.0 * 8 / dt * 1e-9;
+}
+#endif
+
+static double peak_gflops(void) {
+    double best = 0;
+#ifdef P_SPLAT
+    for (int rep = 0; rep < 9; rep++) {
+        double g = peak_run(rep < 3 ? 1000 : 3000000);
+        if (rep >= 3 && g > best) best = g;
+    }
+#endif
     return best;
 }
 
 int main(int argc, char **argv) {
     double budget = argc > 1 ? atof(argv[1]) : 0.4;
     static const int shapes[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}};
+    double peak = peak_gflops();
     printf("kernels isa: %s\n", gb_kernels_isa());
-    printf("%-28s %10s %10s %10s %8s\n", "gb_matmul T=64", "ms", "GFLOP/s", "ref GF/s", "speedup");
-    double total = 0;
+    printf("peak 128-bit mul+add (12 chains): %.1f GFLOP/s\n", peak);
+    printf("%-22s %9s %9s %9s %9s %9s\n", "T=64", "packed ms", "GFLOP/s", "unpacked", "ref", "%peak");
+    double total = 0, total_u = 0, flops = 0;
     for (int s = 0; s < 4; s++) {
         int T = 64, K = shapes[s][0], N = shapes[s][1];
         double flop = 2.0 * T * K * N;
-        double t = time_mm(gb_matmul, NULL, T, K, N, budget);
-        double tr = time_mm(gb_matmul_ref, NULL, T, K, N, budget);
+        double tp = time_mm(PACKED, T, K, N, budget);
+        double t = time_mm(MM, T, K, N, budget);
+        double tr = time_mm(MM_REF, T, K, N, budget / 4);
         char name[64];
         snprintf(name, sizeof name, "K=%d N=%d", K, N);
-        printf("%-28s %10.3f %10.1f %10.2f %7.1fx\n", name, t * 1e3, flop / t * 1e-9, flop / tr * 1e-9, tr / t);
-        total += t;
+        printf("%-22s %9.3f %9.1f %9.1f %9.2f %8.0f%%\n", name, tp * 1e3, flop / tp * 1e-9,
+               flop / t * 1e-9, flop / tr * 1e-9, peak > 0 ? 100 * flop / tp * 1e-9 / peak : 0);
+        total += tp, total_u += t, flops += flop;
     }
-    printf("12 layers x these 4 (64-token forward's matmuls): %.1f ms\n\n", 12 * total * 1e3);
-
-    if (argc > 2) return 0; /* second argument: T = 64 matmuls only */
-    printf("%-28s %10s %10s %10s %8s\n", "decode T=1", "ms", "GB/s(w)", "ref GB/s", "speedup");
-    for (int s = 0; s < 5; s++) {
-        int K = s < 4 ? shapes[s][0] : 768, N = s < 4 ? shapes[s][1] : 50257;
-        double bytes = 4.0 * K * N, t, tr;
-        char name[64];
-        if (s < 4) {
-            t = time_mm(gb_matmul, NULL, 1, K, N, budget);
-            tr = time_mm(gb_matmul_ref, NULL, 1, K, N, budget);
-            snprintf(name, sizeof name, "matmul K=%d N=%d", K, N);
-        } else {
-            t = time_mm(NULL, gb_matmul_nt, 1, K, N, budget);
-            tr = time_mm(NULL, gb_matmul_nt_ref, 1, K, N, budget);
-            snprintf(name, sizeof name, "matmul_nt K=%d N=%d", K, N);
+    printf("12 layers x these 4 (64-token forward's matmuls): packed %.1f ms, unpacked %.1f ms\n",
+           12 * total * 1e3, 12 * total_u * 1e3);
+    double tl = time_mm(NT, 64, 768, 50257, budget);
+    double lm_flop = 2.0 * 64 * 768 * 50257;
+    printf("%-22s %9.3f %9.1f GFLOP/s\n\n", "LM head T=64 (nt)", tl * 1e3, lm_flop / tl * 1e-9);
+    if (argc <= 2) {
+        printf("%-28s %10s %10s %10s\n", "decode T=1", "ms", "GB/s(w)", "ref GB/s");
+        for (int s = 0; s < 5; s++) {
+            int K = s < 4 ? shapes[s][0] : 768, N = s < 4 ? shapes[s][1] : 50257;
+            double bytes = 4.0 * K * N, t, tr;
+            char name[64];
+            if (s < 4) {
+                t = time_mm(PACKED, 1, K, N, budget);
+                tr = time_mm(MM_REF, 1, K, N, budget / 4);
+                snprintf(name, sizeof name, "packed K=%d N=%d", K, N);
+            } else {
+                t = time_mm(NT, 1, K, N, budget);
+                tr = time_mm(NT_REF, 1, K, N, budget / 4);
+                snprintf(name, sizeof name, "matmul_nt K=%d N=%d", K, N);
+            }
+            printf("%-28s %10.3f %10.1f %10.2f\n", name, t * 1e3, bytes / t * 1e-9, bytes / tr * 1e-9);
         }
-        printf("%-28s %10.3f %10.1f %10.2f %7.1fx\n", name, t * 1e3, bytes / t * 1e-9, bytes / tr * 1e-9, tr / t);
     }
-    double t = time_mm(NULL, gb_matmul_nt, 64, 768, 50257, budget);
-    printf("%-28s %10.3f %10.1f GFLOP/s\n", "matmul_nt T=64 (all logits)", t * 1e3, 2.0 * 64 * 768 * 50257 / t * 1e-9);
+    printf("{\"isa\":\"%s\",\"peak_gflops\":%.2f,\"block_matmul_gflops\":%.2f,\"block_matmul_unpacked_gflops\":%.2f,"
+           "\"block_matmuls_12_layers_ms\":%.2f,\"lm_head_gflops\":%.2f,\"lm_head_ms\":%.2f}\n",
+           gb_kernels_isa(), peak, flops / total * 1e-9, flops / total_u * 1e-9, 12 * total * 1e3,
+           lm_flop / tl * 1e-9, tl * 1e3);
     return 0;
 }

@@ -9,17 +9,19 @@
  * Each kernel is written once over that vocabulary: a vector main loop, then a
  * scalar tail, and it never reads past the end of an array.
  *
- * Rounding versus the references (kernels_ref.c): gb_matmul keeps the
- * reference's order per output (bias, then k ascending), so without FMA
- * (SSE2, WASM) it matches bit for bit; with FMA each step rounds once instead
- * of twice. Dot-product kernels (gb_matmul_nt, gb_dot, the sums in layernorm
- * and softmax) sum VW interleaved partial sums and then reduce them, and
+ * Rounding versus the references (kernels_ref.c): gb_matmul, gb_matmul_packed
+ * and gb_matmul_nt at T >= 4 keep the reference's order per output (bias,
+ * then k ascending), so without FMA (SSE2, WASM) they match bit for bit; with
+ * FMA each step rounds once instead of twice. Dot-product kernels
+ * (gb_matmul_nt at T < 4, gb_dot, the sums in layernorm and softmax) sum VW
+ * interleaved partial sums and then reduce them, and
  * exp/GELU use the polynomial v_exp below, so those match within float
  * tolerance, not bit for bit.
  */
 #include "kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #if defined(__wasm_simd128__)
 #define GB_ISA "wasm-simd128"
@@ -46,6 +48,11 @@ typedef v128_t vi;
 static inline vf v_load(const float *p) { return wasm_v128_load(p); }
 static inline void v_store(float *p, vf v) { wasm_v128_store(p, v); }
 static inline vf v_set1(float a) { return wasm_f32x4_splat(a); }
+static inline vf v_bcast(const float *p) { return wasm_v128_load32_splat(p); }
+/* An empty asm with a memory clobber: clang may not move the next broadcast
+ * load above it, so each tile row's broadcast stays next to its uses (see
+ * mm_kernel). */
+#define V_BARRIER() __asm__ volatile("" ::: "memory")
 static inline vf v_add(vf a, vf b) { return wasm_f32x4_add(a, b); }
 static inline vf v_sub(vf a, vf b) { return wasm_f32x4_sub(a, b); }
 static inline vf v_mul(vf a, vf b) { return wasm_f32x4_mul(a, b); }
@@ -72,6 +79,8 @@ typedef __m256 vf;
 static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline void v_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
 static inline vf v_set1(float a) { return _mm256_set1_ps(a); }
+static inline vf v_bcast(const float *p) { return _mm256_broadcast_ss(p); }
+#define V_BARRIER() ((void)0)
 static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
@@ -96,6 +105,8 @@ typedef __m128 vf;
 static inline vf v_load(const float *p) { return _mm_loadu_ps(p); }
 static inline void v_store(float *p, vf v) { _mm_storeu_ps(p, v); }
 static inline vf v_set1(float a) { return _mm_set1_ps(a); }
+static inline vf v_bcast(const float *p) { return _mm_load1_ps(p); }
+#define V_BARRIER() ((void)0)
 static inline vf v_add(vf a, vf b) { return _mm_add_ps(a, b); }
 static inline vf v_sub(vf a, vf b) { return _mm_sub_ps(a, b); }
 static inline vf v_mul(vf a, vf b) { return _mm_mul_ps(a, b); }
@@ -271,16 +282,129 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
     mm_bottom_rows(out, x, w, b, Tm, T, K, N);
 }
 
+
+// ----------------------------------------------------------------------------
+// gb_matmul_packed: out[T,N] = x[T,K] @ w + b, w packed in panels of PNR columns
+//
+// The register tile is PMR rows x PNR = 2 vectors of columns: per k, the
+// panel's two vectors are loaded once (consecutive, since the panel is K rows
+// of PNR floats) and each row's x[t,k] is broadcast to its two multiply-adds.
+// Live vectors: 10 accumulators + 2 weights + 1 broadcast + 1 temporary = 14
+// of the 15 V8 gives WASM on x64. clang would hoist all five broadcasts to the
+// top of the k loop (19 live: spills, half speed); V_BARRIER after each row
+// keeps each broadcast next to its uses. Measured in WASM on the 4 GPT-2
+// shapes at T = 64 (bench/kernels_bench.c): 5 x 8 ~ 4 x 8 + 5%; 6 x 8 and
+// 3 x 16 spill; unrolling k by 2 spills; K-blocking gave nothing (a panel is
+// 24-96 KB and streams from L2). Rows past the last full tile take the same
+// kernel with fewer rows (T = 1 is the decode GEMV: one sequential pass over
+// the packed matrix). The order per output is bias, then k ascending.
+
+#define PMR 5
+#define PNR (2 * VW)
+
+int gb_pack_nr(void) { return PNR; }
+
+/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k a[r*lda + k] * bp[k*PNR + j] */
+static inline __attribute__((always_inline)) void
+mm_kernel(int mr, float *o, int ldo, const float *a, int lda, const float *bp, int K,
+          const float *init) {
+    vf c[PMR][2];
+    const float *ar[PMR];
+    for (int r = 0; r < mr; r++) {
+        ar[r] = a + r * lda;
+        for (int j = 0; j < 2; j++) c[r][j] = init ? v_load(init + j * VW) : v_set1(0.0f);
+    }
+    for (int k = 0; k < K; k++, bp += PNR) {
+        vf b[2];
+        for (int j = 0; j < 2; j++) b[j] = v_load(bp + j * VW);
+        for (int r = 0; r < mr; r++) {
+            vf x = v_bcast(ar[r] + k);
+            for (int j = 0; j < 2; j++) c[r][j] = v_madd(c[r][j], x, b[j]);
+            V_BARRIER();
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < 2; j++) v_store(o + r * ldo + j * VW, c[r][j]);
+}
+
+/* One specialised copy per row count (mr is a constant in each). */
+typedef void (*mm_kernel_fn)(float *, int, const float *, int, const float *, int, const float *);
+#define MM_KERNEL(R)                                                                          \
+    static void mm_kernel_##R(float *o, int ldo, const float *a, int lda,               \
+                              const float *bp, int K, const float *init) {                    \
+        mm_kernel(R, o, ldo, a, lda, bp, K, init);                                            \
+    }
+MM_KERNEL(1) MM_KERNEL(2) MM_KERNEL(3) MM_KERNEL(4) MM_KERNEL(5)
+static const mm_kernel_fn MM_KERNELS[PMR + 1] = {NULL, mm_kernel_1, mm_kernel_2, mm_kernel_3,
+                                                 mm_kernel_4, mm_kernel_5};
+
+void gb_matmul_packed(float *out, const float *x, const gb_packed *w, const float *b, int T) {
+    int K = w->K, N = w->N;
+    if (w->nr != PNR) { /* packed by a build with another panel width */
+        gb_matmul_packed_ref(out, x, w, b, T);
+        return;
+    }
+    float tile[PMR * PNR], bias[PNR];
+    for (int n0 = 0; n0 < N; n0 += PNR) {
+        int nn = N - n0 < PNR ? N - n0 : PNR;
+        const float *bp = w->data + (size_t)n0 * K, *init = b ? b + n0 : NULL;
+        if (b && nn < PNR) { /* last panel: bias padded like the weights */
+            for (int j = 0; j < PNR; j++) bias[j] = j < nn ? b[n0 + j] : 0.0f;
+            init = bias;
+        }
+        for (int t0 = 0; t0 < T; t0 += PMR) {
+            int mr = T - t0 < PMR ? T - t0 : PMR;
+            const float *a = x + (size_t)t0 * K;
+            if (nn == PNR) {
+                MM_KERNELS[mr](out + (size_t)t0 * N + n0, N, a, K, bp, K, init);
+            } else {
+                MM_KERNELS[mr](tile, PNR, a, K, bp, K, init);
+                for (int r = 0; r < mr; r++)
+                    for (int j = 0; j < nn; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
+            }
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------
 // gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
 //
-// Dot products vectorised over K. Pairs of x rows run in tiles of 2 x-rows x
-// 4 w-rows (8 independent accumulators; w is read once per pair of rows, and
-// the tile sweeps all pairs for each 4 w-rows so they stay in L1). A lone x
-// row (T = 1: the LM head at decode, bandwidth-bound) and leftover w rows go
-// through gb_dot one row at a time, which streams w fastest (measured).
-// Tile order per output: VW lane partial sums over k = j mod VW, reduced in
-// lane order, then the scalar tail k >= K - K % VW added in order.
+// With several rows (T >= NT_PACKED_MIN_T, the LM head over a prompt), it is
+// the packed kernel with the roles swapped: x^T is packed into panels of PNR
+// positions (x is small: T x K), the rows of w (wte) are what gets broadcast,
+// and each PMR x PNR tile of out^T is written back transposed. w is read once,
+// PMR rows at a time, each group reused from L1 for every panel of positions.
+// The order per output is k ascending from 0, as gb_matmul_nt_ref. If the
+// T x K scratch cannot be allocated it falls back to the dot-product tiles
+// below.
+//
+// Otherwise dot products vectorised over K. Pairs of x rows run in tiles of
+// 2 x-rows x 4 w-rows (8 independent accumulators; w is read once per pair of
+// rows, and the tile sweeps all pairs for each 4 w-rows so they stay in L1). A
+// lone x row (T = 1: the LM head at decode, bandwidth-bound) and leftover w
+// rows go through gb_dot one row at a time, which streams w fastest
+// (measured). Tile order per output: VW lane partial sums over k = j mod VW,
+// reduced in lane order, then the scalar tail k >= K - K % VW added in order.
+
+#define NT_PACKED_MIN_T 4
+
+static int matmul_nt_packed(float *out, const float *x, const float *w, int T, int K, int N) {
+    size_t panels = ((size_t)T + PNR - 1) / PNR;
+    float *xp = malloc(panels * (size_t)K * PNR * sizeof *xp), tile[PMR * PNR];
+    if (!xp) return 0;
+    gb_pack_panels(xp, x, K, T, 1, (size_t)K, PNR);
+    for (int n0 = 0; n0 < N; n0 += PMR) {
+        int mr = N - n0 < PMR ? N - n0 : PMR;
+        for (size_t q = 0; q < panels; q++) {
+            int t0 = (int)q * PNR, tn = T - t0 < PNR ? T - t0 : PNR;
+            MM_KERNELS[mr](tile, PNR, w + (size_t)n0 * K, K, xp + q * K * PNR, K, NULL);
+            for (int r = 0; r < mr; r++)
+                for (int j = 0; j < tn; j++) out[(size_t)(t0 + j) * N + n0 + r] = tile[r * PNR + j];
+        }
+    }
+    free(xp);
+    return 1;
+}
 
 static float dot_tail(const float *a, const float *b, int k0, int K, float acc) {
     for (int k = k0; k < K; k++) acc += a[k] * b[k];
@@ -307,6 +431,7 @@ static void nt_tile(float *o0, float *o1, const float *x0, const float *x1,
 }
 
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
+    if (T >= NT_PACKED_MIN_T && matmul_nt_packed(out, x, w, T, K, N)) return;
     int Tm = T - T % 2, Nm = N - N % 4;
     for (int n = 0; n < Nm && Tm > 0; n += 4) {
         const float *wn = w + (size_t)n * K;
@@ -440,6 +565,10 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
 }
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
     gb_matmul_nt_ref(out, x, w, T, K, N);
+}
+int gb_pack_nr(void) { return 8; }
+void gb_matmul_packed(float *out, const float *x, const gb_packed *w, const float *b, int T) {
+    gb_matmul_packed_ref(out, x, w, b, T);
 }
 void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
                   int T, int C, float eps) {

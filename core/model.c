@@ -16,6 +16,7 @@
 typedef struct {
     char name[96];   /* without prefix */
     float **dst;
+    gb_packed *packed; /* non-NULL: a block matrix, kept only packed (dst is NULL) */
     int ndim;
     int64_t d0, d1;
 } wspec;
@@ -28,8 +29,14 @@ static int list_tensors(gb_model *m, wspec *out, int tied) {
 #define W(dst_, nd_, a_, b_, ...)                                             \
     do {                                                                      \
         snprintf(out[n].name, sizeof out[n].name, __VA_ARGS__);              \
-        out[n].dst = (dst_); out[n].ndim = (nd_); out[n].d0 = (a_); out[n].d1 = (b_); \
+        out[n].dst = (dst_); out[n].packed = NULL;                           \
+        out[n].ndim = (nd_); out[n].d0 = (a_); out[n].d1 = (b_);             \
         n++;                                                                  \
+    } while (0)
+#define P(packed_, a_, b_, ...)                                               \
+    do {                                                                      \
+        W(NULL, 2, a_, b_, __VA_ARGS__);                                      \
+        out[n - 1].packed = (packed_);                                        \
     } while (0)
     W(&m->wte, 2, V, C, "wte.weight");
     W(&m->wpe, 2, P, C, "wpe.weight");
@@ -37,20 +44,21 @@ static int list_tensors(gb_model *m, wspec *out, int tied) {
         gb_block_weights *b = &m->h[l];
         W(&b->ln_1_w, 1, C, 0, "h.%d.ln_1.weight", l);
         W(&b->ln_1_b, 1, C, 0, "h.%d.ln_1.bias", l);
-        W(&b->c_attn_w, 2, C, 3 * C, "h.%d.attn.c_attn.weight", l);
+        P(&b->c_attn_w, C, 3 * C, "h.%d.attn.c_attn.weight", l);
         W(&b->c_attn_b, 1, 3 * C, 0, "h.%d.attn.c_attn.bias", l);
-        W(&b->attn_c_proj_w, 2, C, C, "h.%d.attn.c_proj.weight", l);
+        P(&b->attn_c_proj_w, C, C, "h.%d.attn.c_proj.weight", l);
         W(&b->attn_c_proj_b, 1, C, 0, "h.%d.attn.c_proj.bias", l);
         W(&b->ln_2_w, 1, C, 0, "h.%d.ln_2.weight", l);
         W(&b->ln_2_b, 1, C, 0, "h.%d.ln_2.bias", l);
-        W(&b->c_fc_w, 2, C, M, "h.%d.mlp.c_fc.weight", l);
+        P(&b->c_fc_w, C, M, "h.%d.mlp.c_fc.weight", l);
         W(&b->c_fc_b, 1, M, 0, "h.%d.mlp.c_fc.bias", l);
-        W(&b->mlp_c_proj_w, 2, M, C, "h.%d.mlp.c_proj.weight", l);
+        P(&b->mlp_c_proj_w, M, C, "h.%d.mlp.c_proj.weight", l);
         W(&b->mlp_c_proj_b, 1, C, 0, "h.%d.mlp.c_proj.bias", l);
     }
     W(&m->ln_f_w, 1, C, 0, "ln_f.weight");
     W(&m->ln_f_b, 1, C, 0, "ln_f.bias");
     if (!tied) W(&m->lm_head, 2, V, C, "lm_head.weight");
+#undef P
 #undef W
     return n;
 }
@@ -94,6 +102,13 @@ static gb_status check_one(const gb_safetensors *st, const char *prefix, const w
     return GB_OK;
 }
 
+/* Floats a tensor takes in the arena (packed matrices round N up to whole
+ * panels: no extra for GPT-2's widths, which are multiples of 8 and 16). */
+static size_t arena_floats(const wspec *w) {
+    if (w->packed) return gb_packed_floats((int)w->d0, (int)w->d1);
+    return (size_t)w->d0 * (size_t)(w->ndim == 2 ? w->d1 : 1);
+}
+
 static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) {
     const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
     int tied = gb_st_find(st, "lm_head.weight") == NULL;
@@ -106,6 +121,7 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) 
     wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
     const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
     m->h = calloc((size_t)c->n_layer, sizeof *m->h);
+    float *conv = NULL;
     gb_status s = GB_OK;
     if (!specs || !found || !m->h) {
         s = GB_FAIL(e, GB_E_OOM, "out of memory loading the weights");
@@ -116,16 +132,31 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) 
          * are present, the arena is at most twice the file (F16 -> F32). */
         int n = list_tensors(m, specs, tied);
         for (int i = 0; i < n && !s; i++) s = check_one(st, prefix, &specs[i], &found[i], e);
-        if (!s && !(m->arena = malloc((size_t)params * sizeof(float))))
-            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", params * 4 / 1e6);
+        /* A block matrix is converted to F32 in Conv1D layout in `conv` (one
+         * matrix at a time) and packed from there into the arena. */
+        size_t total = 0, conv_max = 0;
+        for (int i = 0; i < n && !s; i++) {
+            total += arena_floats(&specs[i]);
+            if (specs[i].packed && found[i]->numel > conv_max) conv_max = found[i]->numel;
+        }
+        if (!s && !(m->arena = malloc(total * sizeof(float))))
+            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", total * 4 / 1e6);
+        if (!s && conv_max && !(conv = malloc(conv_max * sizeof(float))))
+            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB to convert weights", conv_max * 4 / 1e6);
         float *p = m->arena;
         for (int i = 0; i < n && !s; i++) {
-            *specs[i].dst = p;
-            s = gb_st_read_f32(st, found[i], p, e);
-            p += found[i]->numel;
+            if (specs[i].packed) {
+                s = gb_st_read_f32(st, found[i], conv, e);
+                if (!s) gb_pack(specs[i].packed, p, conv, (int)specs[i].d0, (int)specs[i].d1);
+            } else {
+                *specs[i].dst = p;
+                s = gb_st_read_f32(st, found[i], p, e);
+            }
+            p += arena_floats(&specs[i]);
         }
         if (tied) m->lm_head = m->wte;
     }
+    free(conv);
     free(specs);
     free(found);
     return s;

@@ -1,20 +1,24 @@
 /* model.h — a GPT-2 checkpoint's weights, in F32, named after the HF tensors.
- * Shapes are in Conv1D order (input dim first), as stored by Hugging Face. */
+ * Shapes are in Conv1D order (input dim first), as stored by Hugging Face.
+ * The four matrices of each block are kept only in packed form (gb_packed,
+ * kernels.h: column panels for the matmul kernel), converted once at load;
+ * the Conv1D copies are not kept, so the weights take no extra memory. */
 #ifndef GB_MODEL_H
 #define GB_MODEL_H
 
 #include "config.h"
+#include "kernels.h"
 
 typedef struct {
     float *ln_1_w, *ln_1_b;       /* [C] */
-    float *c_attn_w;              /* [C, 3C]  q | k | v, heads contiguous within each */
+    gb_packed c_attn_w;           /* [C, 3C]  q | k | v, heads contiguous within each */
     float *c_attn_b;              /* [3C] */
-    float *attn_c_proj_w;         /* [C, C] */
+    gb_packed attn_c_proj_w;      /* [C, C] */
     float *attn_c_proj_b;         /* [C] */
     float *ln_2_w, *ln_2_b;       /* [C] */
-    float *c_fc_w;                /* [C, M] */
+    gb_packed c_fc_w;             /* [C, M] */
     float *c_fc_b;                /* [M] */
-    float *mlp_c_proj_w;          /* [M, C] */
+    gb_packed mlp_c_proj_w;       /* [M, C] */
     float *mlp_c_proj_b;          /* [C] */
 } gb_block_weights;
 
