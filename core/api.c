@@ -64,7 +64,7 @@ static gb_status alloc_run(gb_ctx *ctx) {
     ctx->done = calloc((size_t)ctx->n_stages, sizeof *ctx->done);
     ctx->ablate = calloc((size_t)c->n_layer * c->n_head, 1);
     ctx->sample_buf = malloc(sizeof(float) * 5 * (size_t)c->vocab_size);
-    ctx->sample_order = malloc(8 * (size_t)c->vocab_size);
+    ctx->sample_order = malloc(gb_sample_order_bytes(c->vocab_size));
     ctx->acts.d = (gb_dims){c->n_layer, c->n_head, c->d_head, c->n_embd, c->d_mlp, c->vocab_size};
     if (!ctx->done || !ctx->ablate || !ctx->sample_buf || !ctx->sample_order)
         return GB_FAIL(&ctx->err, GB_E_OOM, "out of memory setting up the run");

@@ -32,7 +32,7 @@ struct gb_ctx {
     /* sampler */
     uint64_t rng;
     float *sample_buf;     /* [5 * vocab] logits, scaled, probs, top_k, top_p */
-    void *sample_order;    /* [vocab] (prob, id) pairs: sort scratch */
+    void *sample_order;    /* [vocab] (prob, logit, id): sort scratch, gb_sample_order_bytes() */
 };
 
 /* Stage numbering (see glassbox.h). */
@@ -45,6 +45,9 @@ gb_status gb_forward_stage(gb_ctx *ctx, int stage);
 gb_status gb_forward_materialize(gb_ctx *ctx, int layer);
 /* Invalidates every stage from `stage` on. */
 void gb_invalidate_from(gb_ctx *ctx, int stage);
+
+/* sample.c: bytes of the sort scratch for a vocabulary of this size */
+size_t gb_sample_order_bytes(int vocab);
 
 /* intervene.c: applies this layer's ablations to z rows [t0, T) */
 void gb_apply_ablations(gb_ctx *ctx, int layer, float *z, int t0, int T);

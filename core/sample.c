@@ -32,14 +32,20 @@ static void renormalise(float *p, int n) {
         for (int i = 0; i < n; i++) p[i] = (float)(p[i] / sum);
 }
 
-/* Sort order for the cuts: higher probability first, lower id on ties. The
- * probability travels with the id so qsort needs no global context. */
-typedef struct { float p; int32_t id; } prob_id;
+/* Sort order for the cuts: higher probability first, then higher logit, then
+ * lower id. The logit breaks ties between probabilities that round equal
+ * (logits 0.5 and 0.5 + 6e-8), so the greedy argmax is always first and
+ * survives every cut (fuzz_sample found a greedy token outside top-p). The
+ * keys travel with the id so qsort needs no global context. */
+typedef struct { float p, logit; int32_t id; } prob_id;
 static int by_prob_desc(const void *a, const void *b) {
     const prob_id *x = a, *y = b;
     if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
+
+size_t gb_sample_order_bytes(int vocab) { return sizeof(prob_id) * (size_t)vocab; }
 
 static gb_status check_params(gb_ctx *ctx, const gb_sample_params *p) {
     if (!p) return GB_FAIL(&ctx->err, GB_E_ARG, "sampling parameters are NULL");
@@ -54,9 +60,9 @@ static gb_status check_params(gb_ctx *ctx, const gb_sample_params *p) {
 }
 
 /* top-k then top-p over probs, into the trace's buffers (order is scratch, [V]). */
-static void apply_cuts(float *probs, float *topk, float *topp, prob_id *order, int V,
+static void apply_cuts(const float *logits, float *probs, float *topk, float *topp, prob_id *order, int V,
                        const gb_sample_params *p) {
-    for (int i = 0; i < V; i++) { order[i].p = probs[i]; order[i].id = i; }
+    for (int i = 0; i < V; i++) { order[i].p = probs[i]; order[i].logit = logits[i]; order[i].id = i; }
     qsort(order, (size_t)V, sizeof *order, by_prob_desc);
     int k = (p->top_k == 0 || p->top_k > V) ? V : p->top_k;
     memset(topk, 0, sizeof(float) * V);
@@ -124,7 +130,7 @@ gb_status gb_sample(gb_ctx *ctx, const gb_sample_params *p, gb_sample_trace *tr)
           *topp = b + 4 * (size_t)V;
     memcpy(logits, gb_acts_ptr(&ctx->acts, HOOK_LOGITS, -1) + (size_t)(T - 1) * V, sizeof(float) * V);
     if ((s = scale_and_softmax(ctx, logits, scaled, probs, V, p->temperature))) return s;
-    apply_cuts(probs, topk, topp, (prob_id *)ctx->sample_order, V, p);
+    apply_cuts(logits, probs, topk, topp, (prob_id *)ctx->sample_order, V, p);
     tr->logits = logits; tr->scaled = scaled; tr->probs = probs; tr->top_k = topk; tr->top_p = topp;
     if (p->temperature == 0) {
         tr->token = argmax(logits, V);

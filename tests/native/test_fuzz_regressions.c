@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "check.h"
+#include "ctx.h" /* to plant logits, as fuzz_sample does */
 #include "synth.h"
 
 /* fuzz_config: layer_norm_epsilon 1e-85 is > 0 as a double but 0.0f as a
@@ -46,6 +47,35 @@ static void tiny_temperature(gb_ctx *ctx) {
     }
 }
 
+/* fuzz_model_load: a config within the 3 GB weight limit (2.4 GB here) over a
+ * file holding a few KB allocated the whole arena before finding that the
+ * tensors were missing. Now every tensor is checked first; the replayed input
+ * tests/fuzz/regressions/model_load/config_claims_2.4GB runs under libFuzzer's
+ * 2 GB malloc limit, which catches the allocation itself. */
+static void config_larger_than_file(gb_ctx *ctx, const synth_model *m) {
+    const char *cfg = "{\"n_layer\":3,\"n_head\":16,\"n_embd\":4096,\"n_positions\":32,\"vocab_size\":256}";
+    gb_status s = gb_load_model(ctx, (const uint8_t *)cfg, strlen(cfg), m->st, m->st_len, (const uint8_t *)m->vocab,
+                                m->vocab_len, (const uint8_t *)m->merges, m->merges_len, NULL, 0);
+    CHECK(s == GB_E_SHAPE && strstr(gb_error_message(ctx), "config expects [256,4096]"), "2.4 GB config: %s %s",
+          gb_status_name(s), gb_error_message(ctx));
+}
+
+/* fuzz_sample: logits 0 and 1e-45 differ, their probabilities round equal.
+ * Greedy took the argmax logit (id 2) while the cuts, sorted by probability
+ * then id, kept id 0 first: with a tiny top-p the greedy token was cut. */
+static void greedy_tie(gb_ctx *ctx) {
+    int32_t ids[1] = {7};
+    gb_sample_trace tr;
+    CHECK(gb_set_tokens(ctx, ids, 1) == GB_OK && gb_run_all(ctx) == GB_OK, "run: %s", gb_error_message(ctx));
+    float *logits = gb_acts_ptr(&ctx->acts, HOOK_LOGITS, -1);
+    for (int i = 0; i < 256; i++) logits[i] = 0;
+    logits[2] = 1e-45f;
+    CHECK(sample(ctx, 0, 0, 1e-38f, &tr) == GB_OK, "sample: %s", gb_error_message(ctx));
+    CHECK(tr.token == 2 && tr.top_k[2] > 0 && tr.top_p[2] > 0, "greedy token %d, top_p[2] %g", tr.token,
+          (double)tr.top_p[2]);
+    CHECK(sample(ctx, 1, 1, 1, &tr) == GB_OK && tr.token == 2, "top-k 1 keeps the argmax: %d", tr.token);
+}
+
 int main(void) {
     synth_model m;
     synth_make(&m, 1, 2, 8, 16);
@@ -53,6 +83,8 @@ int main(void) {
     CHECK(synth_load(ctx, &m) == GB_OK, "load: %s", gb_error_message(ctx));
     eps_underflow(ctx, &m);
     tiny_temperature(ctx);
+    config_larger_than_file(ctx, &m);
+    greedy_tie(ctx);
     gb_destroy(ctx);
     synth_free(&m);
     return CHECK_DONE("test_fuzz_regressions");
