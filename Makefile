@@ -5,6 +5,10 @@
 #   build/rel/   -O2, for the CLI and benchmarks. No -ffast-math: it changes
 #                results (llm.c's GELU broke under -Ofast, llm.c #168).
 #   build/asan/  -O1 with AddressSanitizer + UBSan, for every native test.
+#   build/plain/ -O1 without sanitizers: the same tests for Valgrind's memcheck
+#                (Valgrind cannot run ASan binaries).
+#   build/fuzz/  clang only: libFuzzer targets (tests/fuzz/fuzz_*.c) over a core
+#                built with ASan + UBSan and coverage (-fsanitize=fuzzer-no-link).
 
 CC      ?= cc
 STD     := -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -13,11 +17,18 @@ INC     := -Icore
 REL_CFLAGS  := $(STD) $(WARN) $(INC) -O2 -g
 ASAN_CFLAGS := $(STD) $(WARN) $(INC) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all
+PLAIN_CFLAGS := $(STD) $(WARN) $(INC) -O1 -g
+FUZZ_CC     ?= clang
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(STD) $(WARN) $(INC) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_HDR := $(wildcard core/*.h)
 TEST_SRC := $(wildcard tests/native/test_*.c)
 TEST_BIN := $(patsubst tests/native/%.c,build/asan/%,$(TEST_SRC))
+PLAIN_BIN := $(patsubst tests/native/%.c,build/plain/%,$(TEST_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 
 all: build/glassbox build/rel/libglassbox.a tests
 
@@ -35,6 +46,18 @@ build/asan/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	  $(CC) $(ASAN_CFLAGS) -c $$f -o build/asan/obj/$$(basename $$f .c).o; done
 	@rm -f $@ && ar rcs $@ build/asan/obj/*.o
 
+build/plain/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/plain/obj
+	@set -e; for f in $(CORE_SRC); do \
+	  $(CC) $(PLAIN_CFLAGS) -c $$f -o build/plain/obj/$$(basename $$f .c).o; done
+	@rm -f $@ && ar rcs $@ build/plain/obj/*.o
+
+build/fuzz/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/fuzz/obj
+	@set -e; for f in $(CORE_SRC); do \
+	  $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $$f -o build/fuzz/obj/$$(basename $$f .c).o; done
+	@rm -f $@ && ar rcs $@ build/fuzz/obj/*.o
+
 build/glassbox: $(wildcard cli/*.c) $(wildcard cli/*.h) build/rel/libglassbox.a
 	$(CC) $(REL_CFLAGS) -Icli $(wildcard cli/*.c) build/rel/libglassbox.a -lm -o $@
 
@@ -44,7 +67,23 @@ build/glassbox-asan: $(wildcard cli/*.c) $(wildcard cli/*.h) build/asan/libglass
 build/asan/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.*) build/asan/libglassbox.a
 	$(CC) $(ASAN_CFLAGS) -Icli -Itests/native $< cli/fileio.c build/asan/libglassbox.a -lm -o $@
 
+build/plain/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.*) build/plain/libglassbox.a
+	$(CC) $(PLAIN_CFLAGS) -Icli -Itests/native $< cli/fileio.c build/plain/libglassbox.a -lm -o $@
+
+# One libFuzzer binary per tests/fuzz/fuzz_*.c (tests/fuzz/run.sh runs them).
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) tests/native/synth.h build/fuzz/libglassbox.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer -Itests/native -Itests/fuzz $< build/fuzz/libglassbox.a -lm -o $@
+
+# Writes the seed corpora (tests/fuzz/make_seeds.sh runs it).
+build/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(wildcard tests/fuzz/*.h) tests/native/synth.h build/plain/libglassbox.a
+	@mkdir -p build/fuzz
+	$(CC) $(PLAIN_CFLAGS) -Wno-unused-function -Itests/native -Itests/fuzz $< build/plain/libglassbox.a -lm -o $@
+
+plain: $(PLAIN_BIN)
+
+fuzz: $(FUZZ_BIN) build/fuzz/gen_seeds
+
 clean:
 	rm -rf build
 
-.PHONY: all tests clean
+.PHONY: all tests plain fuzz clean

@@ -5,6 +5,8 @@
 #   ./build.sh serve    build, then serve dist/ on http://localhost:8000
 #   ./build.sh test     build, then run every suite (native under ASan/UBSan, node, browser)
 #   ./build.sh bench    run the benchmarks (bench/)
+#   ./build.sh fuzz [SECONDS]  run every libFuzzer target (tests/fuzz/) SECONDS each (default 60)
+#   ./build.sh valgrind the native test suites, unsanitized, under Valgrind's memcheck
 #
 # On a fresh Debian machine it installs what is missing (apt-get as root, npm ci).
 set -euo pipefail
@@ -22,6 +24,9 @@ command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v emcc >/dev/null || need_apt+=(emscripten)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v clang >/dev/null || need_apt+=(clang)
+# libFuzzer and clang's sanitizer runtimes (tests/fuzz/), and memcheck
+compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" >/dev/null || need_apt+=(libclang-rt-14-dev)
+command -v valgrind >/dev/null || need_apt+=(valgrind)
 
 install_deps() {
   if [ ${#need_apt[@]} -gt 0 ]; then
@@ -101,6 +106,32 @@ run_native_tests() {
   [ "$fail" = 0 ]
 }
 
+# A few seconds of every fuzz target (replaying its committed crash inputs
+# first), so a parser regression fails CI; ./build.sh fuzz runs them for long.
+run_fuzz_smoke() {
+  say "fuzz smoke run (tests/fuzz/, 4 s per target)"
+  tests/fuzz/run.sh --smoke 4
+}
+
+# The unsanitized native tests under memcheck: any error or leak fails. Not in
+# `test`: the whole pass takes ~90 s on 2 cores (test_default_model and
+# test_kernels dominate), over the 60 s a CI step may spend here.
+run_valgrind() {
+  say "native tests under valgrind memcheck"
+  make -s -j"$(nproc)" plain
+  local pass=0 fail=0 t
+  for t in build/plain/test_*; do
+    if valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible \
+         --errors-for-leak-kinds=definite,indirect,possible "$t" >"$t.valgrind.log" 2>&1; then
+      pass=$((pass + 1)); tail -1 "$t.valgrind.log"
+    else
+      fail=$((fail + 1)); echo "FAILED under valgrind: $t"; tail -30 "$t.valgrind.log"
+    fi
+  done
+  echo "valgrind: $pass clean, $fail failed"
+  [ "$fail" = 0 ]
+}
+
 run_node_tests() {
   say "node tests"
   node --test tests/node/
@@ -119,10 +150,13 @@ case "$cmd" in
     build_all
     status=0
     run_native_tests || status=1
+    run_fuzz_smoke || status=1
     run_node_tests || status=1
     run_browser_tests || status=1
     [ $status = 0 ] && say "all suites passed" || say "SOME SUITES FAILED"
     exit $status ;;
   bench) build_all; node bench/run.js ;;
-  *) echo "usage: ./build.sh [build|serve|test|bench]" >&2; exit 2 ;;
+  fuzz) install_deps; tests/fuzz/run.sh "${2:-60}" ;;
+  valgrind) install_deps; run_valgrind ;;
+  *) echo "usage: ./build.sh [build|serve|test|bench|fuzz [SECONDS]|valgrind]" >&2; exit 2 ;;
 esac
