@@ -12,10 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h" /* GB_MAX_VOCAB */
 #include "tokenizer.h"
 
-/* Ids above this are rejected as absurd before anything is allocated. */
-#define GB_TOK_MAX_ID 16777215
+/* Ids above this are rejected as absurd before anything is allocated: no
+ * config.json may have more than GB_MAX_VOCAB tokens, so a larger id could
+ * never load, and the id tables cost 8 bytes per id up to the largest (a
+ * 12-byte vocab.json {"a":16777215} used to take 128 MB). */
+#define GB_TOK_MAX_ID (GB_MAX_VOCAB - 1)
 #define GB_TOK_ABSENT UINT32_MAX /* tok_len of an id no token uses */
 
 /* One slot of the merge table: the pair (left id, right id) packed in key. */

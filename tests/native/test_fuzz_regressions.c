@@ -76,6 +76,19 @@ static void greedy_tie(gb_ctx *ctx) {
     CHECK(sample(ctx, 1, 1, 1, &tr) == GB_OK && tr.token == 2, "top-k 1 keeps the argmax: %d", tr.token);
 }
 
+/* fuzz_tokenizer_load (its speed): a 12-byte vocab.json {"!":16777215} made
+ * the loader allocate 128 MB of id tables before gb_load_model refused the
+ * tokenizer for exceeding vocab_size. Ids are now capped at GB_MAX_VOCAB - 1,
+ * the most any config.json may have. */
+static void huge_token_id(gb_ctx *ctx, const synth_model *m) {
+    const char *vocab = "{\"!\":16777215}";
+    gb_status s = gb_load_model(ctx, (const uint8_t *)m->config, m->config_len, m->st, m->st_len,
+                                (const uint8_t *)vocab, strlen(vocab), (const uint8_t *)m->merges, m->merges_len,
+                                NULL, 0);
+    CHECK(s == GB_E_FORMAT && strstr(gb_error_message(ctx), "1048575"), "huge id: %s %s", gb_status_name(s),
+          gb_error_message(ctx));
+}
+
 int main(void) {
     synth_model m;
     synth_make(&m, 1, 2, 8, 16);
@@ -85,6 +98,7 @@ int main(void) {
     tiny_temperature(ctx);
     config_larger_than_file(ctx, &m);
     greedy_tie(ctx);
+    huge_token_id(ctx, &m);
     gb_destroy(ctx);
     synth_free(&m);
     return CHECK_DONE("test_fuzz_regressions");
