@@ -62,6 +62,30 @@ static void exercise_new_model(void) {
         FZ_ASSERT(s == GB_OK || s == GB_E_RANGE, "sample: %s", gb_error_message(ctx));
         if (s == GB_OK) FZ_ASSERT(tr.token >= 0 && tr.token < c->vocab_size, "token %d", tr.token);
     }
+    if (s == GB_OK) { /* the rest of the run API over this model's shapes */
+        int32_t ids3[3];
+        float probs[3];
+        FZ_ASSERT(gb_logit_lens(ctx, c->n_layer - 1, n - 1, 3, ids3, probs) == GB_OK || c->vocab_size < 3,
+                  "logit lens: %s", gb_error_message(ctx));
+        FZ_ASSERT(gb_set_ablation(ctx, 0, c->n_head - 1, GB_ABLATE_MEAN) == GB_OK, "ablate: %s", gb_error_message(ctx));
+        FZ_ASSERT(gb_run_all(ctx) == GB_OK, "run ablated: %s", gb_error_message(ctx));
+        gb_clear_ablations(ctx);
+        if (n < c->n_positions) {
+            int32_t one = 1 % c->vocab_size;
+            FZ_ASSERT(gb_append_tokens(ctx, &one, 1) == GB_OK && gb_run_all(ctx) == GB_OK, "append: %s",
+                      gb_error_message(ctx));
+        }
+        FZ_ASSERT(gb_set_keep_all(ctx, 0) == GB_OK, "keep_all 0: %s", gb_error_message(ctx));
+        s = gb_run_all(ctx);
+        int hp = gb_hook_find("blocks.0.attn.hook_pattern", NULL);
+        gb_shape sh;
+        if (s == GB_OK && gb_activation_shape(ctx, hp, 0, &sh, NULL) == GB_OK) {
+            float *pat = malloc(sh.numel * sizeof(float) + 1);
+            FZ_ASSERT(gb_activation_copy(ctx, hp, 0, pat, sh.numel) == GB_OK, "pattern: %s", gb_error_message(ctx));
+            free(pat);
+        }
+        FZ_ASSERT(gb_set_keep_all(ctx, 1) == GB_OK, "keep_all 1: %s", gb_error_message(ctx));
+    }
     int32_t tk[16];
     int nt = 0;
     s = gb_tokenize(ctx, "Hi there", 8, tk, NULL, 16, &nt);
