@@ -289,13 +289,13 @@ document.addEventListener('keydown', (ev) => {
 let trace = null;
 async function loadTrace() {
   const s = store.get();
-  if (s.model !== DEFAULTS.model || s.prompt !== DEFAULTS.prompt) return;
   try {
+    // Fetched even when unused, so the page's <link rel=preload> is always consumed.
     const res = await fetch(new URL('trace/default.json', import.meta.url));
     if (!res.ok) return;
     trace = await res.json();
   } catch { return; }
-  if (live() || trace.prompt !== s.prompt) return;
+  if (live() || s.model !== DEFAULTS.model || trace.prompt !== s.prompt) return;
   const t = store.get();
   const sameSampling = t.seed === trace.seed && t.temperature === trace.sampling.temperature && t.topK === trace.sampling.topK && t.topP === trace.sampling.topP;
   store.set({
@@ -314,12 +314,21 @@ async function boot() {
   if (s.model.startsWith('local:')) {
     store.set({ model: DEFAULTS.model, status: { ...s.status, error: 'This link was made with a model loaded from files on another computer; showing the default model instead.' } });
   }
-  await mount();
-  scheduleRender(['*']);
+  // The engine starts loading at once; the trace and the templates meanwhile draw the first view.
+  // When the trace covers the view, the engine starts after the first paint
+  // (they would compete for the CPU); otherwise it starts at once.
   const traceDone = loadTrace();
   const model = store.get().model;
+  let started = false;
+  const start = () => { if (!started) { started = true; loadModel({ url: model }); } };
+  traceDone.then(() => { if (!store.get().stepData) start(); });
+  await mount();
   await traceDone;
-  await loadModel({ url: model });
+  scheduleRender(['*']);
+  requestAnimationFrame(() => {
+    if (store.get().stepData) performance.mark('glassbox:first-view');
+    setTimeout(start, 0);
+  });
 }
 
 boot();

@@ -69,29 +69,49 @@ export function heatmap(o) {
   wrap.append(cv);
   const ctx = cv.getContext('2d');
   let hl = null;
+  // Cells are painted as one pixel each into an ImageData, then scaled up
+  // without smoothing: one drawImage instead of rows × cols fillRects.
+  const img = new ImageData(cols, rows);
+  const hasMask = [];
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = get(i, j), p = 4 * (i * cols + j);
+      const rgb = masked(v) ? (hasMask.push([i, j]), [228, 228, 228]) : colorOf(v);
+      img.data[p] = rgb[0]; img.data[p + 1] = rgb[1]; img.data[p + 2] = rgb[2]; img.data[p + 3] = 255;
+    }
+  }
+  const cells = document.createElement('canvas');
+  cells.width = cols; cells.height = rows;
+  cells.getContext('2d').putImageData(img, 0, 0);
   const draw = () => {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(cells, labelW, top, cols * cw, rows * ch);
     ctx.font = '11px system-ui, sans-serif';
     ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
     for (let i = 0; i < rows; i++) {
-      if (rowLabels[i] != null) {
-        ctx.fillStyle = hl === i ? '#000' : '#444';
-        ctx.textAlign = 'right';
-        ctx.fillText(clip(rowLabels[i], 16), labelW - 6, top + i * ch + ch / 2);
-      }
-      for (let j = 0; j < cols; j++) {
-        const v = get(i, j), x = labelW + j * cw, y = top + i * ch;
-        if (masked(v)) {
-          ctx.fillStyle = '#e4e4e4'; ctx.fillRect(x, y, cw, ch);
-          if (cw >= 6) { ctx.strokeStyle = '#c8c8c8'; ctx.beginPath(); ctx.moveTo(x, y + ch); ctx.lineTo(x + cw, y); ctx.stroke(); }
-          continue;
-        }
-        const rgb = colorOf(v);
-        ctx.fillStyle = css(rgb); ctx.fillRect(x, y, cw, ch);
-        if (o.showValues && cw >= 30) {
-          ctx.fillStyle = ink(rgb); ctx.textAlign = 'center';
-          ctx.fillText(scale === 'prob' ? (v < 0.005 ? '' : v.toFixed(2).replace(/^0/, '')) : v.toFixed(1), x + cw / 2, y + ch / 2);
+      if (rowLabels[i] == null) continue;
+      ctx.fillStyle = hl === i ? '#000' : '#444';
+      ctx.fillText(clip(rowLabels[i], 16), labelW - 6, top + i * ch + ch / 2);
+    }
+    if (cw >= 6) {
+      ctx.strokeStyle = '#c8c8c8';
+      ctx.beginPath();
+      for (const [i, j] of hasMask) { const x = labelW + j * cw, y = top + i * ch; ctx.moveTo(x, y + ch); ctx.lineTo(x + cw, y); }
+      ctx.stroke();
+    }
+    if (o.showValues && cw >= 30) {
+      ctx.textAlign = 'center';
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          const v = get(i, j);
+          if (masked(v)) continue;
+          const text = scale === 'prob' ? (v < 0.005 ? '' : v.toFixed(2).replace(/^0/, '')) : v.toFixed(1);
+          if (!text) continue;
+          ctx.fillStyle = ink(colorOf(v));
+          ctx.fillText(text, labelW + j * cw + cw / 2, top + i * ch + ch / 2);
         }
       }
     }

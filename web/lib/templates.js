@@ -23,19 +23,28 @@ export function splitSections(text) {
  * @param {(path: string) => Promise<string>} load  text of a template file
  */
 export function createTemplates(Mustache, load) {
-  const files = new Map();
+  const files = new Map();   // name -> sections
+  const pending = new Map(); // name -> Promise of the load (one fetch per file)
+  const config = { escape: escapeHtml };
   return {
     /** Loads views/<name>/<name>.mustache once. */
     async preload(name) {
-      if (!files.has(name)) files.set(name, splitSections(await load(`views/${name}/${name}.mustache`)));
+      if (!pending.has(name)) pending.set(name, load(`views/${name}/${name}.mustache`).then((t) => { files.set(name, splitSections(t)); }));
+      await pending.get(name);
       return files.get(name);
     },
     /** Renders section of view name (must be preloaded). */
     render(name, section, view) {
       const f = files.get(name);
       if (!f || !(section in f)) throw new Error(`template ${name}#${section} is not loaded`);
-      return Mustache.render(f[section], view);
+      return Mustache.render(f[section], view, {}, config);
     },
-    renderText(tpl, view) { return Mustache.render(tpl, view); },
+    renderText(tpl, view) { return Mustache.render(tpl, view, {}, config); },
   };
 }
+
+/* Escapes what HTML text and double- or single-quoted attributes need, and
+ * nothing more: Mustache's default also escapes / = and `, which makes the
+ * embed snippet's URL unreadable (src="http:&#x2F;&#x2F;..."). */
+const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export function escapeHtml(s) { return String(s).replace(/[&<>"']/g, (c) => ESC[c]); }
