@@ -72,7 +72,8 @@ function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
-  const n = type === 'int' ? Number.parseInt(text, 10) : Number.parseFloat(text);
+  if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(text)) return undefined;
+  const n = type === 'int' ? Math.trunc(Number(text)) : Number(text);
   if (!Number.isFinite(n)) return undefined;
   return LIMITS[field] ? clamp(n, LIMITS[field]) : n;
 }

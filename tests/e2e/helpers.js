@@ -70,3 +70,9 @@ export async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
+
+/** Screenshot of one element (a view), for looking at a view on its own. */
+export async function shotEl(page, selector, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.locator(selector).screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}

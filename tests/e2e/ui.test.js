@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DIST, ROOT, missing, problems, setup, shot, waitLiveFn } from './helpers.js';
+import { DIST, ROOT, missing, problems, setup, shot, shotEl, waitLiveFn } from './helpers.js';
 
 const CLI = path.join(ROOT, 'build/glassbox');
 const MODEL = path.join(DIST, 'models/default');
@@ -114,13 +114,13 @@ describe('explainer page', { skip: skip || false }, () => {
     await page.waitForSelector('.fig-small');
     assert.equal(await page.$$eval('.fig-small', (e) => e.length), 4);
     assert.equal(await page.getAttribute('.fig-small.fig-selected', 'data-head'), '2');
-    await shot(page, 'attention-all-heads');
+    await shotEl(page, '[data-view="stage"]', 'attention-all-heads');
     for (const [stage, name] of [['gelu', 'mlp-gelu'], ['resid2', 'residual'], ['logits', 'logits'], ['qkv', 'qkv'], ['mask', 'mask']]) {
       await page.uncheck('[data-field="allHeads"]').catch(() => {});
       await page.click(stage === 'logits' ? '.map-node[data-stage="logits"]' : `.map-block[data-layer="1"]`);
       if (stage !== 'logits') await page.click(`.map-step[data-stage="${stage}"]`);
       await page.waitForFunction((s) => document.querySelector('.charts')?.dataset.stage === s && !document.querySelector('.charts .waiting'), stage);
-      await shot(page, `stage-${name}`);
+      await shotEl(page, '[data-view="stage"]', `stage-${name}`);
     }
     noProblems(rec);
   });
@@ -161,7 +161,7 @@ describe('explainer page', { skip: skip || false }, () => {
     assert.ok(deltas.some((d) => !/^[+−]0\.0pt$/.test(d)), `no change: ${deltas}`);
     assert.match(await page.textContent('.ab-area'), /Probability mass moved/);
     await page.waitForFunction(() => new URLSearchParams(location.search).get('ablate') === '0.1');
-    await page.locator('[data-view="ablation"]').screenshot({ path: path.join(ROOT, 'build/screenshots/ablation.png') });
+    await shotEl(page, '[data-view="ablation"]', 'ablation');
     noProblems(rec);
   });
 

@@ -9,7 +9,7 @@ const enc = new TextEncoder();
 
 /** Bytes of a piece as hex (pieces carry stray bytes as \xNN), or '' for plain text. */
 export function pieceBytes(piece) {
-  if (/^[\x21-\x7e]*$/.test(piece.replace(/^ /, ''))) return '';
+  if (!/\\x[0-9A-F]{2}/.test(piece) && /^[\x21-\x7e]*$/.test(piece.replace(/^ /, ''))) return '';
   const out = [];
   for (let i = 0; i < piece.length;) {
     const m = /^\\x([0-9A-F]{2})/.exec(piece.slice(i));
