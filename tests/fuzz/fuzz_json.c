@@ -62,8 +62,9 @@ static int32_t walk(const gb_json *doc, int32_t i, int depth) {
         if (gb_json_number(doc, i, &d) == 0) FZ_ASSERT(d == d && d - d == 0, "non-finite number");
         FZ_ASSERT(gb_json_string(doc, i, NULL, 0, NULL) == -1, "number read as string");
     }
-    if (n->type == GB_JSON_OBJECT) { /* gb_json_get: the last duplicate wins */
-        for (int32_t k = i + 1; k < n->skip; k = doc->nodes[k + 1].skip) {
+    if (n->type == GB_JSON_OBJECT) { /* gb_json_get: the last duplicate wins (first 16 keys: it is O(n^2)) */
+        int32_t checked = 0;
+        for (int32_t k = i + 1; k < n->skip && checked++ < 16; k = doc->nodes[k + 1].skip) {
             size_t len = 0;
             gb_json_string(doc, k, NULL, 0, &len);
             char *key = malloc(len + 1);
