@@ -304,27 +304,32 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
 
 int gb_pack_nr(void) { return PNR; }
 
-/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k a[r*lda + k] * bp[k*PNR + j] */
+/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k a[r*lda + k] * bp[k*PNR + j].
+ * Written out row by row (not as loops over arrays) so every compiler keeps
+ * the accumulators in registers: gcc -O2 does not fully unroll the loops. */
 static inline __attribute__((always_inline)) void
 mm_kernel(int mr, float *o, int ldo, const float *a, int lda, const float *bp, int K,
           const float *init) {
-    vf c[PMR][2];
-    const float *ar[PMR];
-    for (int r = 0; r < mr; r++) {
-        ar[r] = a + r * lda;
-        for (int j = 0; j < 2; j++) c[r][j] = init ? v_load(init + j * VW) : v_set1(0.0f);
+    vf i0 = init ? v_load(init) : v_set1(0.0f), i1 = init ? v_load(init + VW) : v_set1(0.0f);
+    vf c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
+    vf c40 = i0, c41 = i1;
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda;
+#define MM_ROW(r)                                                                             \
+    if (mr > r) {                                                                             \
+        vf x = v_bcast(a##r + k);                                                             \
+        c##r##0 = v_madd(c##r##0, x, b0);                                                     \
+        c##r##1 = v_madd(c##r##1, x, b1);                                                     \
+        V_BARRIER();                                                                          \
     }
     for (int k = 0; k < K; k++, bp += PNR) {
-        vf b[2];
-        for (int j = 0; j < 2; j++) b[j] = v_load(bp + j * VW);
-        for (int r = 0; r < mr; r++) {
-            vf x = v_bcast(ar[r] + k);
-            for (int j = 0; j < 2; j++) c[r][j] = v_madd(c[r][j], x, b[j]);
-            V_BARRIER();
-        }
+        vf b0 = v_load(bp), b1 = v_load(bp + VW);
+        MM_ROW(0) MM_ROW(1) MM_ROW(2) MM_ROW(3) MM_ROW(4)
     }
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < 2; j++) v_store(o + r * ldo + j * VW, c[r][j]);
+#undef MM_ROW
+#define MM_STORE(r) \
+    if (mr > r) v_store(o + r * ldo, c##r##0), v_store(o + r * ldo + VW, c##r##1);
+    MM_STORE(0) MM_STORE(1) MM_STORE(2) MM_STORE(3) MM_STORE(4)
+#undef MM_STORE
 }
 
 /* One specialised copy per row count (mr is a constant in each). */
