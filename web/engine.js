@@ -16,7 +16,9 @@ export class Session {
     this.gb = gb;
     this.ids = [];       // the run's tokens: prompt then generated
     this.nPrompt = 0;
-    this.draws = 0;      // sampler draws since the seed (= tokens generated)
+    this.draws = 0;      // RNG draws that chose the generated tokens
+    this.rngAt = 0;      // RNG draws made since the seed
+    this.cache = null;
     this.pieceCache = new Map();
   }
 
@@ -50,10 +52,12 @@ export class Session {
     gb.runAll();
     this.ids = ids;
     this.nPrompt = ids.length;
-    this.draws = 0;
     this.seedValue = seed;
     gb.seed(seed);
-    for (let i = 0; i < gen && this.ids.length < max; i++) this._generateOne(sampling);
+    this.rngAt = 0;     // uniform draws the engine's RNG has made since the seed
+    this.draws = 0;     // draws that chose this run's generated tokens
+    this.cache = null;  // the last predict(): its token and whether it drew
+    for (let i = 0; i < gen && this.ids.length < max; i++) this._append(this._draw(sampling).token, sampling);
     return this.runInfo();
   }
 
@@ -61,48 +65,63 @@ export class Session {
     return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt };
   }
 
-  _generateOne(sampling) {
+  /* The RNG stream, as in the CLI: seed once, then each sample with a
+   * temperature above 0 draws one uniform (greedy draws none). predict()
+   * draws too, so before a sample that must continue the stream, the RNG is
+   * put back where the run's own draws left it (seed + replay) unless it is
+   * already there. Generating right after predict() reuses the predicted
+   * token and its draw, so each generated token costs one sample. */
+  _draw(sampling) {
+    if (this.rngAt !== this.draws) {
+      this.gb.seed(this.seedValue);
+      for (let i = 0; i < this.draws; i++) this.gb.sample({ ...sampling, temperature: 1 });
+      this.rngAt = this.draws;
+    }
     const s = this.gb.sample(sampling);
-    this.gb.appendTokens([s.token]);
-    this.gb.runAll();              // KV cache: only the new position is computed
-    this.ids.push(s.token);
-    this.draws++;
-    return s.token;
+    const drew = sampling.temperature > 0 || sampling.temperature === undefined ? 1 : 0;
+    this.rngAt += drew;
+    return { ...s, drew };
   }
+
+  _append(token, sampling, drew = sampling.temperature > 0 || sampling.temperature === undefined ? 1 : 0) {
+    this.gb.appendTokens([token]);
+    this.gb.runAll();              // KV cache: only the new position is computed
+    this.ids.push(token);
+    this.draws += drew;
+    this.cache = null;
+  }
+
+  _cacheKey(sampling) { return `${this.ids.length}|${sampling.temperature}|${sampling.topK}|${sampling.topP}|${this.seedValue}`; }
 
   /** Appends n sampled tokens (continuing the seeded RNG stream). */
   generate({ n = 1, sampling = {} }) {
-    this._replayDraws(sampling);
     const max = this.config.n_positions;
-    for (let i = 0; i < n && this.ids.length < max; i++) this._generateOne(sampling);
+    for (let i = 0; i < n && this.ids.length < max; i++) {
+      const c = this.cache;
+      if (c && c.key === this._cacheKey(sampling) && this.rngAt === this.draws + c.drew) this._append(c.token, sampling, c.drew);
+      else { const s = this._draw(sampling); this._append(s.token, sampling, s.drew); }
+    }
     return this.runInfo();
   }
 
-  /* Puts the RNG where it would be after this run's draws: seed, then one draw
-   * per generated token (each gb.sample draws once). */
-  _replayDraws(sampling) {
-    this.gb.seed(this.seedValue);
-    for (let i = 0; i < this.draws; i++) this.gb.sample({ ...sampling, temperature: sampling.temperature || 1 });
-  }
-
   /** Sets the seed for this run and the draws that follow. */
-  setSeed(seed) { this.seedValue = seed; }
+  setSeed(seed) { this.seedValue = seed; this.rngAt = -1; this.cache = null; }
 
   /**
    * The next-token distribution at the last position through every sampling
    * stage, and the token drawn, for the k most likely tokens (plus the drawn
-   * one if it falls outside them). The RNG is replayed first, so the same
-   * settings always draw the same token (and match the CLI's --seed).
+   * one if it falls outside them). The RNG continues the run's stream, so the
+   * same settings always draw the same token (and match the CLI's --seed).
    */
   predict({ sampling = {}, k = 12 } = {}) {
-    const gb = this.gb;
-    this._replayDraws(sampling);
-    const s = gb.sample(sampling);
+    const key = this._cacheKey(sampling);
+    if (this.cache && this.cache.key === key && this.cache.k === k && this.rngAt === this.draws + this.cache.drew) return this.cache.result;
+    const s = this._draw(sampling);
     const order = topIndices(s.logits, k);
     if (!order.includes(s.token)) order.push(s.token);
     const pick = (arr, i) => (arr && arr.length ? arr[i] : null);
     const count = (arr) => { if (!arr || !arr.length) return null; let n = 0; for (const v of arr) if (v > 0) n++; return n; };
-    return {
+    const result = {
       token: s.token, piece: this.piece(s.token), uniform: s.uniform, sampling: { ...sampling },
       kept: { topK: count(s.topK), topP: count(s.topP) },
       rows: order.map((id) => ({
@@ -110,6 +129,8 @@ export class Session {
         topK: pick(s.topK, id), topP: pick(s.topP, id),
       })),
     };
+    this.cache = { key, k, token: s.token, drew: s.drew, result };
+    return result;
   }
 
   /** The payload one step of the walk draws (see steps.js for the keys). */
@@ -220,6 +241,9 @@ export class Session {
    */
   lens({ maxPos = 16 } = {}) {
     const gb = this.gb, c = this.config, T = gb.numTokens;
+    // Each cell is a full unembedding (n_embd × vocab multiply-adds): keep the
+    // grid to ~3e9 of them so GPT-2 small answers in about a second.
+    maxPos = Math.max(1, Math.min(maxPos, Math.floor(3e9 / ((c.n_layer + 1) * c.vocab_size * c.n_embd))));
     const from = Math.max(0, T - maxPos);
     const rows = [];
     for (let L = -1; L < c.n_layer; L++) {

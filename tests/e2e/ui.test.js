@@ -97,7 +97,10 @@ describe('explainer page', { skip: skip || false }, () => {
     await page.waitForFunction(() => document.querySelector('.stage-title').textContent !== 'Layer norm 1', null, { timeout: 5000 });
     await page.locator('body').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press(' ');
-    assert.equal(await page.getAttribute('[data-act="play"]', 'aria-pressed'), 'false');
+    await page.waitForFunction(() => document.querySelector('[data-act="play"]').getAttribute('aria-pressed') === 'false', null, { timeout: 3000 });
+    const paused = await page.textContent('.stage-title');
+    await page.waitForTimeout(1300);
+    assert.equal(await page.textContent('.stage-title'), paused, 'paused: the stage stays');
     noProblems(rec);
   });
 

@@ -8,11 +8,11 @@ import { showPiece } from '../tokens/tokens.js';
 /** The view-model (pure; tested in Node). */
 export function lensModel(s) {
   const g = s.lens;
-  if (!g) return { waiting: !s.errors.lens, error: s.errors.lens, hasRows: false };
+  if (!g) return { waiting: !s.errors.lens, error: s.errors.lens, hasRows: false, partial: false };
   const pieces = s.run ? s.run.pieces : [];
   const cols = g.rows[0].cells.map((c) => ({ pos: c.pos, label: showPiece(pieces[c.pos] ?? `#${c.pos}`) }));
   return {
-    hasRows: true, cols, error: s.errors.lens,
+    hasRows: true, cols, error: s.errors.lens, partial: g.from > 0, n: g.T - g.from,
     rows: g.rows.slice().reverse().map((r) => ({
       label: r.layer < 0 ? 'embeddings' : `block ${r.layer + 1}`,
       cells: r.cells.map((c) => {
