@@ -104,9 +104,6 @@ export class Session {
     return this.runInfo();
   }
 
-  /** Sets the seed for this run and the draws that follow. */
-  setSeed(seed) { this.seedValue = seed; this.rngAt = -1; this.cache = null; }
-
   /**
    * The next-token distribution at the last position through every sampling
    * stage, and the token drawn, for the k most likely tokens (plus the drawn

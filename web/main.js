@@ -218,7 +218,6 @@ store.subscribe((s, changed) => {
   }
   if (has('ablate')) refreshAblation();
   if (has(...URL_KEYS)) syncUrlSoon();
-  if (has('model') && s.model.startsWith('local:') === false && changed.length === 1) { /* loadUrl already started it */ }
   scheduleRender(changed);
 });
 const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'view'];

@@ -118,10 +118,11 @@ describe('explainer page', { skip: skip || false }, () => {
     assert.equal(await page.$$eval('.fig-small', (e) => e.length), 4);
     assert.equal(await page.getAttribute('.fig-small.fig-selected', 'data-head'), '2');
     await shotEl(page, '[data-view="stage"]', 'attention-all-heads');
-    for (const [stage, name] of [['gelu', 'mlp-gelu'], ['resid2', 'residual'], ['logits', 'logits'], ['qkv', 'qkv'], ['mask', 'mask']]) {
+    for (const [stage, name] of [['gelu', 'mlp-gelu'], ['resid2', 'residual'], ['logits', 'logits'], ['qkv', 'qkv'], ['mask', 'mask'], ['mix', 'weighted-sum'], ['up', 'mlp-up'], ['sample', 'sample']]) {
       await page.uncheck('[data-field="allHeads"]').catch(() => {});
-      await page.click(stage === 'logits' ? '.map-node[data-stage="logits"]' : `.map-block[data-layer="1"]`);
-      if (stage !== 'logits') await page.click(`.map-step[data-stage="${stage}"]`);
+      const final = stage === 'logits' || stage === 'sample';
+      await page.click(final ? `.map-node[data-stage="${stage}"]` : '.map-block[data-layer="1"]');
+      if (!final) await page.click(`.map-step[data-stage="${stage}"]`);
       await page.waitForFunction((s) => document.querySelector('.charts')?.dataset.stage === s && !document.querySelector('.charts .waiting'), stage);
       await shotEl(page, '[data-view="stage"]', `stage-${name}`);
     }

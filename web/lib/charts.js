@@ -55,7 +55,7 @@ export function heatmap(o) {
   const top = colLabels ? 46 : 4;
   const avail = Math.max(60, (o.maxWidth || 640) - labelW);
   const cw = o.cell ?? Math.max(1, Math.min(34, Math.floor(avail / cols)));
-  const ch = Math.max(cw, Math.min(22, Math.max(12, cw)));
+  const ch = Math.max(cw, Math.min(22, Math.max(14, cw)));
   const W = labelW + cols * cw, H = top + rows * ch + 2;
   const wrap = document.createElement('div');
   wrap.className = 'heatmap';

@@ -35,7 +35,7 @@ export function tokensModel(run, error) {
   const nGen = run ? ids.length - run.nPrompt : 0;
   return {
     tokens, error, hasGen: nGen > 0,
-    summary: run ? `${run.nPrompt} prompt token${run.nPrompt === 1 ? '' : 's'}${nGen ? ` + ${nGen} generated` : ''}` : 'tokenizing…',
+    summary: run ? `${run.nPrompt} prompt token${run.nPrompt === 1 ? '' : 's'}${nGen ? ` + ${nGen} generated` : ''} · ␣ is a space, the small number the token id` : 'tokenizing…',
   };
 }
 
