@@ -18,6 +18,7 @@ import { DIST, ROOT, missing, problems, setup, shot, shotEl, waitLiveFn } from '
 
 const CLI = path.join(ROOT, 'build/glassbox');
 const MODEL = path.join(DIST, 'models/default');
+const FIXTURES = path.join(ROOT, 'tests/fixtures/models');
 const skip = missing();
 /* First full view (drawn from the precomputed trace): under a second. On a
  * machine whose CPUs are already busy (load average above the core count)
@@ -212,6 +213,35 @@ describe('explainer page', { skip: skip || false }, () => {
     await page.click('[data-act="gen1"]');
     await page.waitForSelector('.tokens .tok-gen');
     fs.rmSync(tmp, { recursive: true, force: true });
+    noProblems(rec);
+  });
+
+  test('other checkpoints load from the picker (tokenizer.json, F16) and by drag and drop (BF16, untied)', { skip: !fs.existsSync(FIXTURES) && 'fixture models not generated' }, async () => {
+    const rec = await env.open();
+    const { page } = rec;
+    const f16 = path.join(FIXTURES, 'tiny-f16');
+    await page.setInputFiles('.file-input', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(f16, f)));
+    await page.waitForFunction(() => /3 layers/.test(document.querySelector('.model-config')?.textContent || ''));
+    await waitLiveFn(page);
+    assert.equal(await page.$$eval('select[data-field="layer"] option', (o) => o.length), 3);
+    assert.notEqual(await page.textContent('.model-name'), 'Glassbox default model');
+    await page.click('.map-block[data-layer="2"]');
+    await page.click('.map-step[data-stage="softmax"]');
+    await page.waitForFunction(() => document.querySelector('.charts')?.dataset.stage === 'softmax' && !document.querySelector('.charts .waiting'));
+    const T = await page.$$eval('.tokens .tok', (e) => e.length);
+    assert.deepEqual(await page.$eval('canvas.attn-map', (c) => [Number(c.dataset.rows), Number(c.dataset.cols)]), [T, T]);
+    // Drop a folder's files onto the drop zone.
+    const bf16 = path.join(FIXTURES, 'tiny-bf16-untied');
+    const files = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'].map((f) => ({ name: f, bytes: [...fs.readFileSync(path.join(bf16, f))] }));
+    await page.evaluate((list) => {
+      const dt = new DataTransfer();
+      for (const f of list) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+      document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForFunction(() => /2 layers · 5 heads/.test(document.querySelector('.model-config')?.textContent || ''));
+    await waitLiveFn(page);
+    await page.waitForFunction(() => document.querySelectorAll('.hg-cell').length === 10);
+    await page.waitForFunction(() => !new URLSearchParams(location.search).has('model'), null, { timeout: 3000 }).catch(() => {});
     noProblems(rec);
   });
 

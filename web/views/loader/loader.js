@@ -43,7 +43,9 @@ export async function readModelFiles(list, onProgress = () => {}) {
   const files = { config: buf['config.json'], safetensors: buf['model.safetensors'] };
   if (pair) { files.vocab = buf['vocab.json']; files.merges = buf['merges.txt']; } else files.tokenizerJson = buf['tokenizer.json'];
   const dir = (st.webkitRelativePath || '').split('/')[0];
-  return { files, name: dir || st.name.replace(/\.safetensors$/, '') || 'my model', transfer: Object.values(files) };
+  let named = '';
+  try { named = String(JSON.parse(new TextDecoder().decode(buf['config.json']))._name_or_path || '').split('/').pop(); } catch { /* the engine reports bad JSON */ }
+  return { files, name: dir || named || 'your model', transfer: Object.values(files) };
 }
 
 /* Files from a drop: plain files, or the contents of dropped folders. */
