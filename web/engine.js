@@ -37,16 +37,20 @@ export class Session {
   }
 
   /**
-   * Starts a run on the prompt, then generates `gen` tokens with the sampling
-   * settings (seeded once, as the CLI does). Returns the run's tokens.
-   * @param {{prompt: string, gen?: number, sampling?: object, seed?: number}} a
+   * Starts a run on the prompt, seeded once as the CLI does, then continues
+   * it: gen as token ids appends those (a link carries the generated ids, so
+   * it reproduces them whatever the sliders say now; each counts as one draw
+   * of the RNG stream); gen as a number samples that many with the settings.
+   * Returns the run's tokens.
+   * @param {{prompt: string, gen?: number|number[], sampling?: object, seed?: number}} a
    */
   setRun({ prompt, gen = 0, sampling = {}, seed = 0 }) {
     const gb = this.gb;
     let { ids } = this.tokenize(prompt);
     if (!ids.length) ids = [50256 < this.config.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
     const max = this.config.n_positions;
-    if (ids.length > max) ids = ids.slice(0, max);
+    this.truncated = Math.max(0, ids.length - max);
+    if (this.truncated) ids = ids.slice(0, max);
     gb.clearAblations();
     gb.setTokens(ids);
     gb.runAll();
@@ -57,12 +61,23 @@ export class Session {
     this.rngAt = 0;     // uniform draws the engine's RNG has made since the seed
     this.draws = 0;     // draws that chose this run's generated tokens
     this.cache = null;  // the last predict(): its token and whether it drew
-    for (let i = 0; i < gen && this.ids.length < max; i++) this._append(this._draw(sampling).token, sampling);
+    if (Array.isArray(gen)) {
+      const V = this.config.vocab_size;
+      const add = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < V).slice(0, max - this.ids.length);
+      if (add.length) {
+        gb.appendTokens(add);
+        gb.runAll();
+        this.ids.push(...add);
+        this.draws = add.length;
+      }
+    } else {
+      for (let i = 0; i < gen && this.ids.length < max; i++) { const d = this._draw(sampling); this._append(d.token, sampling, d.drew); }
+    }
     return this.runInfo();
   }
 
   runInfo() {
-    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt };
+    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated || 0, context: this.config.n_positions };
   }
 
   /* The RNG stream, as in the CLI: seed once, then each sample with a

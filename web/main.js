@@ -83,7 +83,7 @@ async function refreshRun() {
     }, () => {});
     const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed });
     if (!run) return;
-    store.set({ run, gen: run.ids.length - run.nPrompt });
+    store.set({ run, gen: run.ids.slice(run.nPrompt) });
     await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens()]);
   });
 }
@@ -137,7 +137,7 @@ async function loadModel(source) {
       ? await client.call('loadFiles', { files: source.files, name: source.name }, { transfer: source.transfer, onProgress: progress })
       : await client.call('loadUrl', { url: source.url }, { onProgress: progress });
     store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name }, ...clampToModel(store.get(), config) });
-    if (source.files) store.set({ model: `local:${source.name}` });
+    if (source.files) store.set({ model: `local:${source.name}`, gen: [] });
     await refreshRun();
   } catch (e) {
     // A failed load keeps the previous model (the engine guarantees it): stay usable.
@@ -178,13 +178,13 @@ const actions = {
         const s = store.get();
         if (s.run && s.run.ids.length >= s.config.n_positions) break;
         const run = await client.call('generate', { n: 1, sampling: sampling(s) });
-        store.set({ run, gen: run.ids.length - run.nPrompt });
+        store.set({ run, gen: run.ids.slice(run.nPrompt) });
         await Promise.all([refreshStep(), refreshPredict()]);
       }
       await Promise.all([refreshAblation(), refreshLens()]);
     } catch (e) { setError('sampling', e); } finally { store.set({ generating: false }); }
   },
-  resetGenerated() { store.set({ gen: 0 }); refreshRun(); },
+  resetGenerated() { store.set({ gen: [] }); refreshRun(); },
   toggleAblate(layer, head) {
     const key = `${layer}.${head}`, cur = store.get().ablate;
     store.set({ ablate: cur.includes(key) ? cur.filter((k) => k !== key) : [...cur, key] });
@@ -211,7 +211,8 @@ const actions = {
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
   if (has('prompt')) refreshRunSoon();
-  else if (has('seed', 'temperature', 'topK', 'topP')) { if (s.gen > 0) refreshRunSoon(); else refreshPredictSoon(); }
+  // Settings change only the next token: the generated ones stay (the URL carries their ids).
+  else if (has('seed', 'temperature', 'topK', 'topP')) refreshPredictSoon();
   if (has('stage', 'layer') && !has('prompt')) {
     if (!live() && trace && trace.steps[stepId(s.stage, s.layer)]) store.set({ stepData: trace.steps[stepId(s.stage, s.layer)] });
     refreshStep();
@@ -299,13 +300,13 @@ async function loadTrace() {
   const sameSampling = t.seed === trace.seed && t.temperature === trace.sampling.temperature && t.topK === trace.sampling.topK && t.topP === trace.sampling.topP;
   store.set({
     config: trace.config, ...clampToModel(t, trace.config),
-    run: t.gen === 0 ? trace.run : null,
-    predict: sameSampling && t.gen === 0 ? trace.predict : null,
-    lens: t.gen === 0 ? trace.lens : null,
-    ablation: t.ablate.length === 0 && t.gen === 0 ? trace.ablation : null,
+    run: t.gen.length === 0 ? trace.run : null,
+    predict: sameSampling && t.gen.length === 0 ? trace.predict : null,
+    lens: t.gen.length === 0 ? trace.lens : null,
+    ablation: t.ablate.length === 0 && t.gen.length === 0 ? trace.ablation : null,
   });
   const u = store.get();
-  if (u.gen === 0) store.set({ stepData: trace.steps[stepId(u.stage, u.layer)] || null });
+  if (u.gen.length === 0) store.set({ stepData: trace.steps[stepId(u.stage, u.layer)] || null });
 }
 
 async function boot() {

@@ -12,7 +12,7 @@
  *     layer, head  number   block and attention head in focus (0-based)
  *     allHeads     boolean  show every head as small multiples
  *     temperature, topK, topP, seed   sampling settings
- *     gen          number   tokens generated after the prompt (replayed from the seed)
+ *     gen          number[] ids of the tokens generated after the prompt
  *     ablate       string[] ablated heads as "L.H"
  *     view         string   embed.html only: which view to show
  *   what the engine returned (set by main.js from worker replies):
@@ -38,7 +38,7 @@ export const DEFAULTS = Object.freeze({
   topK: 40,
   topP: 0.95,
   seed: 42,
-  gen: 0,
+  gen: Object.freeze([]),
   ablate: Object.freeze([]),
   view: 'stage',
 });
@@ -55,14 +55,14 @@ export const URL_FIELDS = Object.freeze({
   k: ['topK', 'int'],
   p: ['topP', 'float'],
   seed: ['seed', 'int'],
-  gen: ['gen', 'int'],
+  gen: ['gen', 'ids'],
   ablate: ['ablate', 'list'],
   view: ['view', 'string'],
 });
 
 const LIMITS = {
   layer: [0, 1023], head: [0, 1023], temperature: [0, 5], topK: [0, 1e6], topP: [0.01, 1],
-  seed: [0, 2 ** 31 - 1], gen: [0, 1024],
+  seed: [0, 2 ** 31 - 1],
 };
 
 const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
@@ -72,6 +72,7 @@ function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
+  if (type === 'ids') return text ? text.split(',').filter((s) => /^\d{1,7}$/.test(s)).map(Number).slice(0, 4096) : [];
   if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(text)) return undefined;
   const n = type === 'int' ? Math.trunc(Number(text)) : Number(text);
   if (!Number.isFinite(n)) return undefined;
@@ -80,7 +81,7 @@ function parseValue(type, field, text) {
 
 function formatValue(type, v) {
   if (type === 'bool') return v ? '1' : '0';
-  if (type === 'list') return v.join(',');
+  if (type === 'list' || type === 'ids') return v.join(',');
   return String(v);
 }
 
@@ -106,7 +107,7 @@ export function encodeUrl(state, { keepView = false } = {}) {
     const v = state[field];
     if (v === undefined || (field === 'view' && !keepView)) continue;
     const def = DEFAULTS[field];
-    if (type === 'list' ? v.join(',') === def.join(',') : v === def) continue;
+    if (type === 'list' || type === 'ids' ? v.join(',') === def.join(',') : v === def) continue;
     q.set(param, formatValue(type, v));
   }
   const s = q.toString();
@@ -118,6 +119,7 @@ export function initialState(fromUrl = {}) {
   return {
     ...DEFAULTS,
     ablate: [...DEFAULTS.ablate],
+    gen: [...DEFAULTS.gen],
     ...fromUrl,
     status: { phase: 'boot', live: false, progress: null, error: null, modelName: '' },
     config: null,

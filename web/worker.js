@@ -13,7 +13,7 @@
  *   loadFiles {files: {config, safetensors, vocab?, merges?, tokenizerJson?}, name}
  *                                         -> {config, name}    bytes from a file picker
  *   tokenize  {text}                      -> {ids, pieces, spans}
- *   setRun    {prompt, gen, sampling, seed} -> run             tokenize + run all (+ generate gen)
+ *   setRun    {prompt, gen, sampling, seed} -> run             tokenize + run all (+ gen: ids to append, or a count to sample)
  *   generate  {n, sampling}               -> run              append n sampled tokens (KV cache)
  *   step      {stage, layer}              -> payload          engine.js stepData
  *   predict   {sampling, k}               -> prediction       engine.js predict

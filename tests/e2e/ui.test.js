@@ -144,15 +144,19 @@ describe('explainer page', { skip: skip || false }, () => {
     const gen = await page.$$eval('.tokens .tok-gen .tok-id', (els) => els.map((e) => Number(e.textContent)));
     assert.deepEqual(gen, want);
     assert.equal(await page.$$eval('.tokens .tok', (e) => e.length), nPrompt + 3);
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('gen') === '3');
-    // Moving a slider redraws the bars (greedy: the top logit wins).
+    await page.waitForFunction((ids) => new URLSearchParams(location.search).get('gen') === ids, want.join(','));
+    // Moving a slider redraws the bars (greedy: the top logit wins) and keeps the generated tokens.
     await page.$eval('input[data-field="temperature"]', (e) => { e.value = '0'; e.dispatchEvent(new Event('input', { bubbles: true })); });
-    await page.waitForFunction(() => document.querySelector('[data-out="temperature"]').textContent.startsWith('0 '));
+    await page.waitForFunction(() => /argmax/.test(document.querySelector('.pipeline')?.textContent || ''));
+    const top = await page.$eval('.bars-row[data-id]', (r) => Number(r.dataset.id));
+    assert.equal(Number(await page.getAttribute('.sampled-tok', 'data-token')), top, 'greedy picks the top logit');
+    assert.equal(await page.$$eval('.tokens .tok-gen', (e) => e.length), 3);
+    await page.locator('[data-view="sampling"]').scrollIntoViewIfNeeded();
     await shot(page, 'sampling');
     // The URL reproduces the generated tokens.
     const rec2 = await env.open(new URL(page.url()).search);
     const gen2 = await rec2.page.$$eval('.tokens .tok-gen .tok-id', (els) => els.map((e) => Number(e.textContent)));
-    assert.equal(gen2.length, 3);
+    assert.deepEqual(gen2, want);
     noProblems(rec);
     noProblems(rec2);
   });

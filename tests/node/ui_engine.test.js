@@ -41,7 +41,11 @@ test('sampling follows the CLI stream through predict/generate/ablation/lens', {
     s.generate({ n: 4, sampling });
     assert.deepEqual(s.ids.slice(s.nPrompt), want, `t=${t} k=${k} p=${p}`);
     s.setRun({ prompt, gen: 6, sampling, seed: 9 });
-    assert.deepEqual(s.ids.slice(s.nPrompt), want, 'replayed from the URL state');
+    assert.deepEqual(s.ids.slice(s.nPrompt), want, 'sampled again from the seed');
+    s.setRun({ prompt, gen: want.slice(0, 3), sampling, seed: 9 });
+    assert.deepEqual(s.ids.slice(s.nPrompt), want.slice(0, 3), 'ids from a link are appended as they are');
+    s.generate({ n: 3, sampling });
+    assert.deepEqual(s.ids.slice(s.nPrompt), want, 'and the RNG stream continues after them');
   }
 });
 
@@ -63,6 +67,10 @@ test('every step has a payload shaped by T and the config', { skip }, async () =
   for (let i = 0; i < T; i++) { let sum = 0; for (let j = 0; j < T; j++) sum += pat[i * T + j]; assert.ok(Math.abs(sum - 1) < 1e-4); }
   const ab = s.ablation({ heads: ['0.0', '0.1'] });
   assert.ok(ab.changed > 0, 'ablating heads moves probability mass');
+  const long = s.setRun({ prompt: 'word '.repeat(c.n_positions + 7), seed: 1 });
+  assert.equal(long.ids.length, c.n_positions, 'a long prompt is cut to the context');
+  assert.ok(long.truncated > 0, 'and says how much was left out');
+  s.setRun({ prompt: 'The cat sat', seed: 1 });
   const lens = s.lens({ maxPos: 2 });
   assert.equal(lens.rows.length, c.n_layer + 1);
   assert.equal(lens.rows[0].cells.length, Math.min(2, T));

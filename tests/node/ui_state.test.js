@@ -10,7 +10,7 @@ test('the default state encodes to an empty query', () => {
 
 test('URL round trip keeps every field that differs from the defaults', () => {
   const s = { ...initialState(), prompt: 'Hello, wörld & co?', stage: 'softmax', layer: 3, head: 2, allHeads: true,
-    temperature: 0.5, topK: 7, topP: 0.8, seed: 1234, gen: 5, ablate: ['0.1', '2.3'], model: 'models/gpt2/' };
+    temperature: 0.5, topK: 7, topP: 0.8, seed: 1234, gen: [446, 3010, 11], ablate: ['0.1', '2.3'], model: 'models/gpt2/' };
   const q = encodeUrl(s);
   const back = decodeUrl(q);
   for (const k of ['prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'model']) {
@@ -21,13 +21,14 @@ test('URL round trip keeps every field that differs from the defaults', () => {
 });
 
 test('bad URL values are ignored or clamped, unknown parameters dropped', () => {
-  const d = decodeUrl('?layer=abc&head=-3&t=99&p=0&seed=1e12&ablate=1.2,x,3&heads=maybe&zzz=1');
+  const d = decodeUrl('?layer=abc&head=-3&t=99&p=0&seed=1e12&ablate=1.2,x,3&heads=maybe&zzz=1&gen=5,x,-2,7');
   assert.equal(d.layer, undefined);
   assert.equal(d.head, 0);
   assert.equal(d.temperature, 5);
   assert.equal(d.topP, 0.01);
   assert.equal(d.seed, 2 ** 31 - 1);
   assert.deepEqual(d.ablate, ['1.2']);
+  assert.deepEqual(d.gen, [5, 7]);
   assert.equal(d.allHeads, undefined);
   assert.equal('zzz' in d, false);
 });

@@ -232,6 +232,10 @@ export function lineChart(o) {
   }
   o.xLabels.forEach((l, i) => { svgEl('text', { x: X(i), y: H - m.b + 16, 'text-anchor': 'middle', class: 'axis' }, svg).textContent = l; });
   svgEl('text', { x: m.l, y: H - 2, class: 'axis' }, svg).textContent = o.xTitle || '';
+  // End labels, nudged apart so they do not overlap (at least 11 px).
+  const ends = o.series.map((s, k) => ({ k, y: Y(s.values[s.values.length - 1]) + 4 })).sort((a, b) => a.y - b.y);
+  for (let i = 1; i < ends.length; i++) ends[i].y = Math.max(ends[i].y, ends[i - 1].y + 11);
+  const labelY = new Map(ends.map((e) => [e.k, e.y]));
   o.series.forEach((s, k) => {
     const col = css(seqRGB(k, Math.max(1, o.series.length - 1) * 1.15));
     svgEl('polyline', { points: s.values.map((v, i) => `${X(i)},${Y(v)}`).join(' '), fill: 'none', stroke: col, 'stroke-width': 2 }, svg);
@@ -240,8 +244,7 @@ export function lineChart(o) {
       c.addEventListener('mousemove', (ev) => tip(`${s.label} · ${o.xLabels[i]}: ${fmt(v)}`, ev.clientX, ev.clientY));
       c.addEventListener('mouseleave', () => tip(null));
     });
-    const last = s.values[s.values.length - 1];
-    svgEl('text', { x: X(nx - 1) + 6, y: Y(last) + 4, class: 'series', fill: col }, svg).textContent = clip(s.label, 12);
+    svgEl('text', { x: X(nx - 1) + 6, y: labelY.get(k), class: 'series', fill: col }, svg).textContent = clip(s.label, 12);
   });
   return svg;
 }

@@ -25,7 +25,7 @@ const gb = await Glassbox.create({ wasm: fs.readFileSync(wasmPath) });
 await gb.loadModelFromUrl(pathToFileURL(path.resolve(modelDir) + '/'));
 const session = new Session(gb);
 const sampling = { temperature: DEFAULTS.temperature, topK: DEFAULTS.topK, topP: DEFAULTS.topP };
-const run = session.setRun({ prompt: DEFAULTS.prompt, gen: 0, sampling, seed: DEFAULTS.seed });
+const run = session.setRun({ prompt: DEFAULTS.prompt, gen: [], sampling, seed: DEFAULTS.seed });
 const trace = {
   version: 1, model: DEFAULTS.model, prompt: DEFAULTS.prompt, seed: DEFAULTS.seed, sampling,
   config: { ...gb.config }, run,

@@ -10,7 +10,19 @@ import { showPiece } from '../tokens/tokens.js';
 export function barsModel(p) {
   const cols = ['prob', 'topK', 'topP'];
   const max = Object.fromEntries(cols.map((c) => [c, Math.max(1e-9, ...p.rows.map((r) => r[c] ?? 0))]));
+  const sp = p.sampling || {};
+  const greedy = sp.temperature === 0;
+  const pipeline = [
+    { name: 'logits' },
+    { name: '÷ temperature', detail: greedy ? '0: greedy' : String(sp.temperature ?? 1) },
+    { name: 'softmax' },
+    { name: 'top-k', detail: sp.topK ? `k = ${sp.topK}, ${p.kept.topK ?? '–'} kept` : 'off' },
+    { name: 'top-p', detail: sp.topP < 1 ? `p = ${sp.topP}, ${p.kept.topP ?? '–'} kept` : 'off' },
+    { name: 'renormalise' },
+    { name: greedy ? 'argmax' : 'draw', detail: greedy ? showPiece(p.piece) : `u = ${p.uniform.toFixed(3)} → ${showPiece(p.piece)}` },
+  ];
   return {
+    pipeline,
     token: p.token, piece: showPiece(p.piece), uniform: p.uniform.toFixed(4),
     keptK: p.kept.topK ?? '–', keptP: p.kept.topP ?? '–',
     rows: p.rows.map((r) => ({

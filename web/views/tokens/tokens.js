@@ -35,6 +35,7 @@ export function tokensModel(run, error) {
   const nGen = run ? ids.length - run.nPrompt : 0;
   return {
     tokens, error, hasGen: nGen > 0,
+    truncated: run && run.truncated ? `The prompt is longer than this model's context (${run.context} tokens): its last ${run.truncated} token${run.truncated === 1 ? ' was' : 's were'} left out.` : '',
     summary: run ? `${run.nPrompt} prompt token${run.nPrompt === 1 ? '' : 's'}${nGen ? ` + ${nGen} generated` : ''} · ␣ is a space, the small number the token id` : 'tokenizing…',
   };
 }
@@ -47,7 +48,7 @@ export function tokensView({ templates, actions }) {
         el.innerHTML = templates.render('tokens', 'main', {});
         const ta = el.querySelector('.prompt-input');
         ta.value = s.prompt;
-        ta.addEventListener('input', () => actions.set({ prompt: ta.value, gen: 0 }));
+        ta.addEventListener('input', () => actions.set({ prompt: ta.value, gen: [] }));
       }
       const ta = el.querySelector('.prompt-input');
       if (document.activeElement !== ta && ta.value !== s.prompt) ta.value = s.prompt;
