@@ -105,6 +105,21 @@ describe('explainer page', { skip: skip || false }, () => {
     noProblems(rec);
   });
 
+  test('every step of the walk renders its charts (all heads on)', async () => {
+    const rec = await env.open('?heads=1');
+    const { page } = rec;
+    const total = Number((await page.textContent('.map-top .dim')).match(/of (\d+)/)[1]);
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    for (let i = 1; i < total; i++) {
+      await page.keyboard.press('ArrowRight');
+      await page.waitForFunction((n) => document.querySelector('.map-top .dim')?.textContent.startsWith(`step ${n} `)
+        && !document.querySelector('.charts .waiting') && document.querySelector('.charts').children.length > 0, i + 1, { timeout: 5000 });
+    }
+    assert.equal(await page.textContent('.stage-title'), 'Sampling');
+    assert.ok(await page.isDisabled('[data-act="next"]'));
+    noProblems(rec);
+  });
+
   test('the attention heatmap is T × T, and all heads show as small multiples', async () => {
     const rec = await env.open('?stage=softmax&layer=1&head=2');
     const { page } = rec;
