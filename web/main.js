@@ -84,6 +84,9 @@ async function refreshRun() {
     const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed });
     if (!run) return;
     store.set({ run, gen: run.ids.slice(run.nPrompt) });
+    // Off-screen views get no new data now: drop what no longer matches the run.
+    const sameAsTrace = trace && trace.run.ids.join() === run.ids.join();
+    if (!sameAsTrace) store.set({ ...(visible.has('lens') ? {} : { lens: null }), ...(visible.has('ablation') ? {} : { ablation: null }) });
     await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens()]);
   });
 }
@@ -105,8 +108,20 @@ async function refreshPredict() {
   });
 }
 
+/* The ablation comparison and the logit lens cost whole extra passes (GPT-2
+ * small: about a second for the lens), and the worker answers in order, so
+ * they are computed only while their view is on screen; a view that scrolls
+ * into sight with stale data asks again. */
+const visible = new Set();
+const stale = new Set();
+function onScreen(name) {
+  if (visible.has(name)) return true;
+  stale.add(name);
+  return false;
+}
+
 async function refreshAblation() {
-  if (!live() || !wants('ablation')) return;
+  if (!live() || !wants('ablation') || !onScreen('ablation')) return;
   await guard('ablation', async () => {
     const a = await request('ablation', 'ablation', { heads: store.get().ablate, mode: 'zero', k: 8 });
     if (a) store.set({ ablation: a });
@@ -114,7 +129,7 @@ async function refreshAblation() {
 }
 
 async function refreshLens() {
-  if (!live() || !wants('lens')) return;
+  if (!live() || !wants('lens') || !onScreen('lens')) return;
   await guard('lens', async () => {
     const l = await request('lens', 'lens', { maxPos: 16 });
     if (l) store.set({ lens: l });
@@ -178,7 +193,7 @@ const actions = {
         const s = store.get();
         if (s.run && s.run.ids.length >= s.config.n_positions) break;
         const run = await client.call('generate', { n: 1, sampling: sampling(s) });
-        store.set({ run, gen: run.ids.slice(run.nPrompt) });
+        store.set({ run, gen: run.ids.slice(run.nPrompt), ...(visible.has('lens') ? {} : { lens: null }), ...(visible.has('ablation') ? {} : { ablation: null }) });
         await Promise.all([refreshStep(), refreshPredict()]);
       }
       await Promise.all([refreshAblation(), refreshLens()]);
@@ -273,6 +288,15 @@ async function mount() {
     } catch (e) { renderError(el, e, { title: `The ${name} view could not start` }); }
   }));
   mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.el) - targets.findIndex((t) => t[1] === b.el));
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const name = e.target.dataset.view;
+      if (!e.isIntersecting) { visible.delete(name); continue; }
+      visible.add(name);
+      if (stale.delete(name)) (name === 'lens' ? refreshLens : refreshAblation)();
+    }
+  }, { rootMargin: '300px' });
+  for (const m of mounted) if (m.name === 'lens' || m.name === 'ablation') io.observe(m.el);
 }
 
 // ------------------------------------------------------------ keyboard

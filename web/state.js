@@ -24,6 +24,9 @@
  *     ablation {before, after, heads} or null
  *     lens     logit-lens grid or null
  *     errors   {[viewName]: message} errors to show inside a view
+ *   what main.js is doing:
+ *     playing     boolean  Play is stepping through the walk
+ *     generating  boolean  Generate is appending tokens
  */
 
 /** Defaults; a URL field equal to its default is left out of the URL. */
