@@ -6,12 +6,13 @@
  *                    {id, error: {name, code, message}}   it failed (GlassboxError keeps C's text)
  *                    {id, progress: {phase, fraction, loaded, total}}   while loading
  * Requests run one at a time, in the order they arrive. ArrayBuffers inside a
- * result are transferred, not copied; so are the file buffers of loadFiles.
+ * result are transferred, not copied; loadFiles takes File objects, whose
+ * data the structured clone shares without a copy, and reads them here.
  *
  * Verbs (args -> result):
  *   loadUrl   {url}                       -> {config, name}    fetch a model directory
  *   loadFiles {files: {config, safetensors, vocab?, merges?, tokenizerJson?}, name}
- *                                         -> {config, name}    bytes from a file picker
+ *                                         -> {config, name}    Files (read here) or bytes
  *   tokenize  {text}                      -> {ids, pieces, spans}
  *   setRun    {prompt, gen, sampling, seed} -> run             tokenize + run all (+ gen: ids to append, or a count to sample)
  *   generate  {n, sampling}               -> run              append n sampled tokens (KV cache)
@@ -47,7 +48,18 @@ const verbs = {
   },
   async loadFiles({ files, name }, progress) {
     const g = await engine();
-    await g.loadModel(files, { onProgress: progress });
+    // File/Blob values are read here, off the page's thread, with progress.
+    const bytes = {};
+    const blobs = Object.entries(files).filter(([, v]) => v instanceof Blob);
+    const total = blobs.reduce((n, [, b]) => n + b.size, 0);
+    let done = 0;
+    for (const [k, v] of Object.entries(files)) {
+      if (!(v instanceof Blob)) { bytes[k] = v; continue; }
+      try { bytes[k] = new Uint8Array(await v.arrayBuffer()); } catch (e) { throw Object.assign(new Error(`${v.name || k}: cannot read the file: ${e.message}`), { code: 'io' }); }
+      done += v.size;
+      progress({ phase: 'read', fraction: total ? done / total : 1, loaded: done, total });
+    }
+    await g.loadModel(bytes, { onProgress: progress });
     session = new Session(g);
     return { config: g.config, name };
   },

@@ -10,8 +10,8 @@ const WANTED = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 
 const PHASES = { read: 'Reading files', download: 'Downloading weights', copy: 'Copying into the engine', parse: 'Checking and converting weights' };
 
 /**
- * Picks the checkpoint's files out of a FileList/array of File and reads them.
- * @returns {Promise<{files: object, name: string, transfer: ArrayBuffer[]}>}
+ * Picks the checkpoint's files out of a FileList/array of File.
+ * @returns {Promise<{files: {config: File, safetensors: File, vocab?: File, merges?: File, tokenizerJson?: File}, name: string, transfer: []}>}
  * @throws Error naming what is missing
  */
 export async function readModelFiles(list, onProgress = () => {}) {
@@ -32,20 +32,16 @@ export async function readModelFiles(list, onProgress = () => {}) {
   const st = byName.get('model.safetensors');
   if (st.size < 8) throw new Error(`model.safetensors is only ${st.size} bytes: it is empty or truncated.`);
   const pick = pair ? ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'] : ['config.json', 'model.safetensors', 'tokenizer.json'];
-  const total = pick.reduce((n, k) => n + byName.get(k).size, 0);
-  let done = 0;
-  const buf = {};
-  for (const k of pick) {
-    buf[k] = await byName.get(k).arrayBuffer();
-    done += byName.get(k).size;
-    onProgress({ phase: 'read', fraction: total ? done / total : 1, loaded: done, total });
-  }
-  const files = { config: buf['config.json'], safetensors: buf['model.safetensors'] };
-  if (pair) { files.vocab = buf['vocab.json']; files.merges = buf['merges.txt']; } else files.tokenizerJson = buf['tokenizer.json'];
-  const dir = (st.webkitRelativePath || '').split('/')[0];
   let named = '';
-  try { named = String(JSON.parse(new TextDecoder().decode(buf['config.json']))._name_or_path || '').split('/').pop(); } catch { /* the engine reports bad JSON */ }
-  return { files, name: dir || named || 'your model', transfer: Object.values(files) };
+  try { named = String(JSON.parse(await byName.get('config.json').text())._name_or_path || '').split('/').pop(); } catch { /* the engine reports bad JSON */ }
+  // The File objects themselves go to the worker (structured clone shares
+  // their data, nothing is read here), so a 500 MB checkpoint never sits in
+  // the page's memory; the worker reads them (phase 'read').
+  const files = { config: byName.get('config.json'), safetensors: st };
+  if (pair) { files.vocab = byName.get('vocab.json'); files.merges = byName.get('merges.txt'); } else files.tokenizerJson = byName.get('tokenizer.json');
+  onProgress({ phase: 'read', fraction: 0 });
+  const dir = (st.webkitRelativePath || '').split('/')[0];
+  return { files, name: dir || named || 'your model', transfer: [], pick };
 }
 
 /* Files from a drop: plain files, or the contents of dropped folders. */
