@@ -123,7 +123,7 @@ function onScreen(name) {
 async function refreshAblation() {
   if (!live() || !wants('ablation') || !onScreen('ablation')) return;
   await guard('ablation', async () => {
-    const a = await request('ablation', 'ablation', { heads: store.get().ablate, mode: 'zero', k: 8 });
+    const a = await request('ablation', 'ablation', { heads: store.get().ablate, mode: store.get().ablateMode, k: 8 });
     if (a) store.set({ ablation: a });
   });
 }
@@ -232,11 +232,11 @@ store.subscribe((s, changed) => {
     if (!live() && trace && trace.steps[stepId(s.stage, s.layer)]) store.set({ stepData: trace.steps[stepId(s.stage, s.layer)] });
     refreshStep();
   }
-  if (has('ablate')) refreshAblation();
+  if (has('ablate', 'ablateMode')) refreshAblation();
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'view'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer

@@ -14,6 +14,7 @@
  *     temperature, topK, topP, seed   sampling settings
  *     gen          number[] ids of the tokens generated after the prompt
  *     ablate       string[] ablated heads as "L.H"
+ *     ablateMode   string   'zero' or 'mean' (the head's mean output over the run)
  *     view         string   embed.html only: which view to show
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
@@ -43,6 +44,7 @@ export const DEFAULTS = Object.freeze({
   seed: 42,
   gen: Object.freeze([]),
   ablate: Object.freeze([]),
+  ablateMode: 'zero',
   view: 'stage',
 });
 
@@ -60,6 +62,7 @@ export const URL_FIELDS = Object.freeze({
   seed: ['seed', 'int'],
   gen: ['gen', 'ids'],
   ablate: ['ablate', 'list'],
+  am: ['ablateMode', 'mode'],
   view: ['view', 'string'],
 });
 
@@ -73,6 +76,7 @@ const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
 /** One parameter's text -> value, or undefined when it does not parse. */
 function parseValue(type, field, text) {
   if (type === 'string') return text;
+  if (type === 'mode') return text === 'zero' || text === 'mean' ? text : undefined;
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
   if (type === 'ids') return text ? text.split(',').filter((s) => /^\d{1,7}$/.test(s)).map(Number).slice(0, 4096) : [];

@@ -185,6 +185,10 @@ describe('explainer page', { skip: skip || false }, () => {
     assert.ok(deltas.some((d) => !/^[+−]0\.0pt$/.test(d)), `no change: ${deltas}`);
     assert.match(await page.textContent('.ab-area'), /Probability mass moved/);
     await page.waitForFunction(() => new URLSearchParams(location.search).get('ablate') === '0.1');
+    const zeroRows = await page.$$eval('.ab-bars .delta', (els) => els.map((e) => e.textContent).join());
+    await page.selectOption('[data-field="ablateMode"]', 'mean');
+    await page.waitForFunction((z) => document.querySelector('.ab-bars .delta') && [...document.querySelectorAll('.ab-bars .delta')].map((e) => e.textContent).join() !== z, zeroRows);
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('am') === 'mean');
     await shotEl(page, '[data-view="ablation"]', 'ablation');
     noProblems(rec);
   });

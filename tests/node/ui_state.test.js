@@ -10,10 +10,10 @@ test('the default state encodes to an empty query', () => {
 
 test('URL round trip keeps every field that differs from the defaults', () => {
   const s = { ...initialState(), prompt: 'Hello, wörld & co?', stage: 'softmax', layer: 3, head: 2, allHeads: true,
-    temperature: 0.5, topK: 7, topP: 0.8, seed: 1234, gen: [446, 3010, 11], ablate: ['0.1', '2.3'], model: 'models/gpt2/' };
+    temperature: 0.5, topK: 7, topP: 0.8, seed: 1234, gen: [446, 3010, 11], ablate: ['0.1', '2.3'], ablateMode: 'mean', model: 'models/gpt2/' };
   const q = encodeUrl(s);
   const back = decodeUrl(q);
-  for (const k of ['prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'model']) {
+  for (const k of ['prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'model']) {
     assert.deepEqual(back[k], s[k], k);
   }
   assert.equal(back.view, undefined, 'view is only carried for embeds');
