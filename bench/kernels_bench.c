@@ -1,5 +1,5 @@
 /* kernels_bench.c — GFLOP/s of the matmul kernels on GPT-2 small's shapes
- * (gb_matmul_packed, gb_matmul on the unpacked Conv1D layout, gb_matmul_ref),
+ * (gb_matmul on the Conv1D layout as loaded, gb_matmul_ref),
  * the decode-time GEMVs, the LM head, and this core's peak for 128-bit
  * multiply + add (the ceiling the kernels are measured against). One thread.
  *
@@ -58,14 +58,11 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-enum { MM, MM_REF, PACKED, NT, NT_REF };
+enum { MM, MM_REF, NT, NT_REF };
 
 /* median seconds per call */
 static double time_mm(int kind, int T, int K, int N, double budget) {
     float *x = buf((size_t)T * K), *w = buf((size_t)K * N), *b = buf((size_t)N), *o = buf((size_t)T * N);
-    gb_packed p;
-    float *pd = kind == PACKED ? buf(gb_packed_floats(K, N)) : NULL;
-    if (pd) gb_pack(&p, pd, w, K, N);
     double times[4096];
     int reps = 0;
     for (int i = 0; i < 3 + 2 * 4096; i++) {
@@ -73,7 +70,6 @@ static double time_mm(int kind, int T, int K, int N, double budget) {
         switch (kind) {
         case MM: gb_matmul(o, x, w, b, T, K, N); break;
         case MM_REF: gb_matmul_ref(o, x, w, b, T, K, N); break;
-        case PACKED: gb_matmul_packed(o, x, &p, b, T); break;
         case NT: gb_matmul_nt(o, x, w, T, K, N); break;
         default: gb_matmul_nt_ref(o, x, w, T, K, N); break;
         }
@@ -83,7 +79,7 @@ static double time_mm(int kind, int T, int K, int N, double budget) {
         if (reps == 4096 || (reps >= 3 && (reps * (t1 - t0) > budget))) break;
     }
     qsort(times, (size_t)reps, sizeof *times, cmp_d);
-    free(x), free(w), free(b), free(o), free(pd);
+    free(x), free(w), free(b), free(o);
     return times[reps / 2];
 }
 
@@ -124,22 +120,20 @@ int main(int argc, char **argv) {
     double peak = peak_gflops();
     printf("kernels isa: %s\n", gb_kernels_isa());
     printf("peak 128-bit mul+add (12 chains): %.1f GFLOP/s\n", peak);
-    printf("%-22s %9s %9s %9s %9s %9s\n", "T=64", "packed ms", "GFLOP/s", "unpacked", "ref", "%peak");
-    double total = 0, total_u = 0, flops = 0;
+    printf("%-22s %9s %9s %9s %9s\n", "T=64", "ms", "GFLOP/s", "ref", "%peak");
+    double total = 0, flops = 0;
     for (int s = 0; s < 4; s++) {
         int T = 64, K = shapes[s][0], N = shapes[s][1];
         double flop = 2.0 * T * K * N;
-        double tp = time_mm(PACKED, T, K, N, budget);
-        double t = time_mm(MM, T, K, N, budget);
+        double tp = time_mm(MM, T, K, N, budget);
         double tr = time_mm(MM_REF, T, K, N, budget / 4);
         char name[64];
         snprintf(name, sizeof name, "K=%d N=%d", K, N);
-        printf("%-22s %9.3f %9.1f %9.1f %9.2f %8.0f%%\n", name, tp * 1e3, flop / tp * 1e-9,
-               flop / t * 1e-9, flop / tr * 1e-9, peak > 0 ? 100 * flop / tp * 1e-9 / peak : 0);
-        total += tp, total_u += t, flops += flop;
+        printf("%-22s %9.3f %9.1f %9.2f %8.0f%%\n", name, tp * 1e3, flop / tp * 1e-9,
+               flop / tr * 1e-9, peak > 0 ? 100 * flop / tp * 1e-9 / peak : 0);
+        total += tp, flops += flop;
     }
-    printf("12 layers x these 4 (64-token forward's matmuls): packed %.1f ms, unpacked %.1f ms\n",
-           12 * total * 1e3, 12 * total_u * 1e3);
+    printf("12 layers x these 4 (64-token forward's matmuls): %.1f ms\n", 12 * total * 1e3);
     double tl = time_mm(NT, 64, 768, 50257, budget);
     double lm_flop = 2.0 * 64 * 768 * 50257;
     printf("%-22s %9.3f %9.1f GFLOP/s\n\n", "LM head T=64 (nt)", tl * 1e3, lm_flop / tl * 1e-9);
@@ -150,9 +144,9 @@ int main(int argc, char **argv) {
             double bytes = 4.0 * K * N, t, tr;
             char name[64];
             if (s < 4) {
-                t = time_mm(PACKED, 1, K, N, budget);
+                t = time_mm(MM, 1, K, N, budget);
                 tr = time_mm(MM_REF, 1, K, N, budget / 4);
-                snprintf(name, sizeof name, "packed K=%d N=%d", K, N);
+                snprintf(name, sizeof name, "matmul K=%d N=%d", K, N);
             } else {
                 t = time_mm(NT, 1, K, N, budget);
                 tr = time_mm(NT_REF, 1, K, N, budget / 4);
@@ -161,9 +155,9 @@ int main(int argc, char **argv) {
             printf("%-28s %10.3f %10.1f %10.2f\n", name, t * 1e3, bytes / t * 1e-9, bytes / tr * 1e-9);
         }
     }
-    printf("{\"isa\":\"%s\",\"peak_gflops\":%.2f,\"block_matmul_gflops\":%.2f,\"block_matmul_unpacked_gflops\":%.2f,"
+    printf("{\"isa\":\"%s\",\"peak_gflops\":%.2f,\"block_matmul_gflops\":%.2f,"
            "\"block_matmuls_12_layers_ms\":%.2f,\"lm_head_gflops\":%.2f,\"lm_head_ms\":%.2f}\n",
-           gb_kernels_isa(), peak, flops / total * 1e-9, flops / total_u * 1e-9, 12 * total * 1e3,
+           gb_kernels_isa(), peak, flops / total * 1e-9, 12 * total * 1e3,
            lm_flop / tl * 1e-9, tl * 1e3);
     return 0;
 }

@@ -71,16 +71,21 @@ static gb_status alloc_run(gb_ctx *ctx) {
     return GB_OK;
 }
 
-gb_status gb_load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
-                        const uint8_t *safetensors, size_t safetensors_len,
-                        const uint8_t *vocab_json, size_t vocab_len,
-                        const uint8_t *merges_txt, size_t merges_len,
-                        const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    if (!ctx) return GB_E_ARG;
+/* owned: safetensors is ours to keep or free (gb_load_model_owned). */
+static gb_status load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                            const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
+                            const uint8_t *vocab_json, size_t vocab_len,
+                            const uint8_t *merges_txt, size_t merges_len,
+                            const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
+    if (!ctx) {
+        free(owned);
+        return GB_E_ARG;
+    }
     gb_err_clear(&ctx->err);
     gb_model m;
     gb_tokenizer *tok = NULL;
-    gb_status s = gb_model_load(&m, config_json, config_len, safetensors, safetensors_len, &ctx->err);
+    gb_status s = owned ? gb_model_load_owned(&m, config_json, config_len, owned, safetensors_len, &ctx->err)
+                        : gb_model_load(&m, config_json, config_len, safetensors, safetensors_len, &ctx->err);
     if (s) return s;
     s = gb_tokenizer_load(&tok, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
                           tokenizer_json_len, &ctx->err);
@@ -102,6 +107,25 @@ gb_status gb_load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_l
     s = alloc_run(ctx);
     if (s) { free_run(ctx); gb_model_free(&ctx->model); gb_tokenizer_free(ctx->tok); ctx->tok = NULL; ctx->loaded = 0; }
     return s;
+}
+
+gb_status gb_load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                        const uint8_t *safetensors, size_t safetensors_len,
+                        const uint8_t *vocab_json, size_t vocab_len,
+                        const uint8_t *merges_txt, size_t merges_len,
+                        const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
+    return load_model(ctx, config_json, config_len, safetensors, safetensors_len, NULL, vocab_json,
+                      vocab_len, merges_txt, merges_len, tokenizer_json, tokenizer_json_len);
+}
+
+gb_status gb_load_model_owned(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                              uint8_t *safetensors, size_t safetensors_len,
+                              const uint8_t *vocab_json, size_t vocab_len,
+                              const uint8_t *merges_txt, size_t merges_len,
+                              const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
+    return load_model(ctx, config_json, config_len, safetensors, safetensors_len, safetensors,
+                      vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
+                      tokenizer_json_len);
 }
 
 const gb_config *gb_get_config(const gb_ctx *ctx) {

@@ -68,6 +68,18 @@ gb_status gb_load_model(gb_ctx *ctx,
                         const uint8_t *vocab_json, size_t vocab_len,
                         const uint8_t *merges_txt, size_t merges_len,
                         const uint8_t *tokenizer_json, size_t tokenizer_json_len);
+/* The same, but the engine takes ownership of safetensors, which must come
+ * from malloc (in WASM: the module's own malloc), whether or not the load
+ * succeeds: do not use or free it after the call. F32 tensors are then used
+ * where they lie instead of being copied, so loading costs no second copy of
+ * the weights in time or memory (bytes of tensors the model does not use,
+ * e.g. attn.bias buffers, stay allocated with it). */
+gb_status gb_load_model_owned(gb_ctx *ctx,
+                              const uint8_t *config_json, size_t config_len,
+                              uint8_t *safetensors, size_t safetensors_len,
+                              const uint8_t *vocab_json, size_t vocab_len,
+                              const uint8_t *merges_txt, size_t merges_len,
+                              const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 const gb_config *gb_get_config(const gb_ctx *ctx); /* NULL before a model loads */
 
 /* ---------------------------------------------------------------- tokenizer */

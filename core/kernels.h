@@ -14,37 +14,18 @@
 #include <stddef.h>
 
 /* out[T,N] = x[T,K] @ w[K,N] + b[N]; w is in GPT-2's Conv1D layout (row k
- * holds the weights from input k to every output). b may be NULL. */
+ * holds the weights from input k to every output), used in place. b may be
+ * NULL. Order per output as gb_matmul_ref (bias, then k ascending), so
+ * without FMA the SIMD version matches the reference bit for bit. */
 void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 void gb_matmul_ref(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 
-/* A weight matrix w[K,N] (Conv1D layout) packed once, at load, into column
- * panels for gb_matmul_packed: panel p holds columns [p*nr, p*nr + nr) as K
- * rows of nr contiguous floats (data[(p*K + k)*nr + j] = w[k, p*nr + j]),
- * zero past column N. Each step of the kernel's k loop then reads nr
- * consecutive floats, and the whole matrix is one sequential stream. */
-typedef struct {
-    float *data;  /* gb_packed_floats(K, N) floats */
-    int K, N;
-    int nr;       /* panel width: gb_pack_nr() of the build that packed it */
-} gb_packed;
-
-/* The panel width the SIMD kernels use on this target (2 vectors). */
-int gb_pack_nr(void);
-/* Floats the packed form of a [K,N] matrix takes (N rounded up to panels). */
-size_t gb_packed_floats(int K, int N);
-/* Packs w[K,N] into dst (gb_packed_floats(K, N) floats, not overlapping w)
- * and describes it in *p. */
-void gb_pack(gb_packed *p, float *dst, const float *w, int K, int N);
-/* Panel packing with explicit strides, element (k, n) = src[k*rs + n*cs]:
- * gb_pack is rs = N, cs = 1; cs = K packs a row-major [N,K] as its transpose. */
+/* Panel packing, element (k, n) = src[k*rs + n*cs] into panels of nr
+ * columns: panel p holds columns [p*nr, p*nr + nr) as K rows of nr
+ * contiguous floats (dst[(p*K + k)*nr + j]), zero past column N; dst holds
+ * ceil(N / nr) * nr * K floats. cs = K packs a row-major [N,K] as its
+ * transpose (gb_matmul_nt packs x^T this way). */
 void gb_pack_panels(float *dst, const float *src, int K, int N, size_t rs, size_t cs, int nr);
-
-/* out[T,N] = x[T,K] @ w + b[N] with w packed (K = w->K, N = w->N); b may be
- * NULL. Same order per output as gb_matmul_ref (bias, then k ascending), so
- * without FMA it matches gb_matmul_ref on the unpacked w bit for bit. */
-void gb_matmul_packed(float *out, const float *x, const gb_packed *w, const float *b, int T);
-void gb_matmul_packed_ref(float *out, const float *x, const gb_packed *w, const float *b, int T);
 
 /* out[T,N] = x[T,K] @ w[N,K]^T: each output is a dot product with a row of w
  * (the tied LM head, wte [vocab, n_embd]). */

@@ -50,37 +50,13 @@ void gb_matmul_nt_ref(float *out, const float *x, const float *w, int T, int K, 
 }
 
 // ----------------------------------------------------------------------------
-// packed weights (layout in kernels.h)
-
-size_t gb_packed_floats(int K, int N) {
-    size_t nr = (size_t)gb_pack_nr();
-    return (size_t)K * (((size_t)N + nr - 1) / nr * nr);
-}
+// panel packing (layout in kernels.h)
 
 void gb_pack_panels(float *dst, const float *src, int K, int N, size_t rs, size_t cs, int nr) {
     for (int n0 = 0; n0 < N; n0 += nr)
         for (int k = 0; k < K; k++)
             for (int j = 0; j < nr; j++)
                 *dst++ = n0 + j < N ? src[(size_t)k * rs + (size_t)(n0 + j) * cs] : 0.0f;
-}
-
-void gb_pack(gb_packed *p, float *dst, const float *w, int K, int N) {
-    p->data = dst, p->K = K, p->N = N, p->nr = gb_pack_nr();
-    gb_pack_panels(dst, w, K, N, (size_t)N, 1, p->nr);
-}
-
-/* gb_matmul_ref over the packed layout: same order (bias, then k ascending). */
-void gb_matmul_packed_ref(float *out, const float *x, const gb_packed *w, const float *b, int T) {
-    int K = w->K, N = w->N, nr = w->nr;
-    for (int t = 0; t < T; t++) {
-        const float *xt = x + (size_t)t * K;
-        for (int n = 0; n < N; n++) {
-            const float *col = w->data + ((size_t)(n / nr) * K) * nr + n % nr;
-            float acc = b ? b[n] : 0.0f;
-            for (int k = 0; k < K; k++) acc += xt[k] * col[(size_t)k * nr];
-            out[(size_t)t * N + n] = acc;
-        }
-    }
 }
 
 // ----------------------------------------------------------------------------

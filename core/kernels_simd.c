@@ -9,9 +9,9 @@
  * Each kernel is written once over that vocabulary: a vector main loop, then a
  * scalar tail, and it never reads past the end of an array.
  *
- * Rounding versus the references (kernels_ref.c): gb_matmul, gb_matmul_packed
- * and gb_matmul_nt at T >= 4 keep the reference's order per output (bias,
- * then k ascending), so without FMA (SSE2, WASM) they match bit for bit; with
+ * Rounding versus the references (kernels_ref.c): gb_matmul and gb_matmul_nt
+ * at T >= 4 keep the reference's order per output (bias, then k ascending),
+ * so without FMA (SSE2, WASM) they match bit for bit; with
  * FMA each step rounds once instead of twice. Dot-product kernels
  * (gb_matmul_nt at T < 4, gb_dot, the sums in layernorm and softmax) sum VW
  * interleaved partial sums and then reduce them, and
@@ -164,145 +164,47 @@ static inline vf v_exp(vf x) {
     vf y = v_add(v_add(v_mul(v_mul(p, r), r), r), v_set1(1.0f));
     return v_zero_below(v_mul(y, v_pow2i(n)), x, lo);
 }
-
 // ----------------------------------------------------------------------------
-// gb_matmul: out[T,N] = x[T,K] @ w[K,N] + b
+// gb_matmul: out[T,N] = x[T,K] @ w[K,N] + b, w in GPT-2's Conv1D layout
 //
-// Register tiles of MR rows x NR = 2 vectors of columns, vectorised over N:
-// per k, two weight vectors are loaded and each row's x[t,k] is broadcast to
-// its two multiply-adds. V8 (Node 20) hoists all four broadcasts to the top of
-// the loop whatever the C order (an asm barrier between rows changed nothing,
-// checked with --print-wasm-code), so live vectors are 8 accumulators + 2
-// weights + 4 broadcasts + 1 temporary = 15, V8's limit: 4 x 8 is the largest
-// tile that does not spill (5 x 8 and 3 x 12 spilled and ran at half speed).
-// The K loop is not unrolled.
+// The weights are used where they lie (in the model file's bytes: nothing is
+// repacked at load, so a load is one copy of the file). Two paths:
 //
-// Blocking: K is cut into KB-row blocks; for each block and each NR-column
-// strip, the KB x NR slice of w is copied into a contiguous buffer (on the
-// stack, 8 KiB with 128-bit vectors) and every MR-row block of x is run over
-// it. Without the copy each k step touches a new row of w, N floats apart,
-// which is a new page for GPT-2's widths (the copy took the 4 T=64 shapes
-// from 380 to 272 ms per 12 layers in WASM). Partial sums pass between K blocks
-// through out, so the order per output stays bias, then k ascending.
-// Edges: rows past the last full MR block run as row updates (out row +=
-// x[t,k] * w row k, the decode path for T = 1); columns past the last full
-// strip take a one-vector tile, then scalar.
-
-#define MR 4
-#define NR (2 * VW)
-#define KB 256
-
-/* MR x NR tile over kn steps: o = &out[t0,n0] (row stride N), xk = &x[t0,k0]
- * (row stride K), p = weights for these k and columns (row stride ldp).
- * init: bias pointer for the first K block (NULL: zeros) when first != 0. */
-static void mm_tile(float *o, const float *xk, const float *p, int ldp, int kn,
-                    int K, int N, const float *init, int first) {
-    vf c00, c01, c10, c11, c20, c21, c30, c31;
-    if (first) {
-        vf b0 = init ? v_load(init) : v_set1(0.0f);
-        vf b1 = init ? v_load(init + VW) : v_set1(0.0f);
-        c00 = c10 = c20 = c30 = b0;
-        c01 = c11 = c21 = c31 = b1;
-    } else {
-        c00 = v_load(o), c01 = v_load(o + VW);
-        c10 = v_load(o + N), c11 = v_load(o + N + VW);
-        c20 = v_load(o + 2 * N), c21 = v_load(o + 2 * N + VW);
-        c30 = v_load(o + 3 * N), c31 = v_load(o + 3 * N + VW);
-    }
-    const float *x0 = xk, *x1 = xk + K, *x2 = xk + 2 * (size_t)K, *x3 = xk + 3 * (size_t)K;
-    for (int k = 0; k < kn; k++, p += ldp) {
-        vf w0 = v_load(p), w1 = v_load(p + VW), a;
-        a = v_set1(x0[k]); c00 = v_madd(c00, a, w0); c01 = v_madd(c01, a, w1);
-        a = v_set1(x1[k]); c10 = v_madd(c10, a, w0); c11 = v_madd(c11, a, w1);
-        a = v_set1(x2[k]); c20 = v_madd(c20, a, w0); c21 = v_madd(c21, a, w1);
-        a = v_set1(x3[k]); c30 = v_madd(c30, a, w0); c31 = v_madd(c31, a, w1);
-    }
-    v_store(o, c00), v_store(o + VW, c01);
-    v_store(o + N, c10), v_store(o + N + VW, c11);
-    v_store(o + 2 * N, c20), v_store(o + 2 * N + VW, c21);
-    v_store(o + 3 * N, c30), v_store(o + 3 * N + VW, c31);
-}
-
-/* Columns [n0, N) of rows [t0, t0+MR), fewer than NR of them, whole K:
- * one MR x VW tile if VW columns remain, then scalar. */
-static void mm_right_edge(float *out, const float *x, const float *w, const float *b,
-                          int t0, int n0, int K, int N) {
-    if (N - n0 >= VW) {
-        vf c[MR];
-        for (int r = 0; r < MR; r++) c[r] = b ? v_load(b + n0) : v_set1(0.0f);
-        for (int k = 0; k < K; k++) {
-            vf w0 = v_load(w + (size_t)k * N + n0);
-            for (int r = 0; r < MR; r++)
-                c[r] = v_madd(c[r], v_set1(x[(size_t)(t0 + r) * K + k]), w0);
-        }
-        for (int r = 0; r < MR; r++) v_store(out + (size_t)(t0 + r) * N + n0, c[r]);
-        n0 += VW;
-    }
-    for (int r = 0; r < MR; r++) {
-        const float *xt = x + (size_t)(t0 + r) * K;
-        for (int n = n0; n < N; n++) {
-            float acc = b ? b[n] : 0.0f;
-            for (int k = 0; k < K; k++) acc += xt[k] * w[(size_t)k * N + n];
-            out[(size_t)(t0 + r) * N + n] = acc;
-        }
-    }
-}
-
-/* Rows [t0, T), fewer than MR: out row = bias, then out row += x[t,k] * w row k
- * for k ascending, all rows per k so each w row is read once. */
-static void mm_bottom_rows(float *out, const float *x, const float *w, const float *b,
-                           int t0, int T, int K, int N) {
-    for (int t = t0; t < T; t++)
-        for (int n = 0; n < N; n++) out[(size_t)t * N + n] = b ? b[n] : 0.0f;
-    for (int k = 0; k < K; k++) {
-        const float *wk = w + (size_t)k * N;
-        for (int t = t0; t < T; t++) gb_axpy(out + (size_t)t * N, x[(size_t)t * K + k], wk, N);
-    }
-}
-
-void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
-    float panel[KB * NR];
-    int Tm = T - T % MR, Nm = N - N % NR;
-    for (int k0 = 0; k0 < K && Tm > 0; k0 += KB) {
-        int kn = K - k0 < KB ? K - k0 : KB;
-        for (int n0 = 0; n0 < Nm; n0 += NR) {
-            const float *src = w + (size_t)k0 * N + n0;
-            for (int k = 0; k < kn; k++, src += N) {
-                v_store(panel + k * NR, v_load(src));
-                v_store(panel + k * NR + VW, v_load(src + VW));
-            }
-            for (int t0 = 0; t0 < Tm; t0 += MR)
-                mm_tile(out + (size_t)t0 * N + n0, x + (size_t)t0 * K + k0, panel, NR, kn,
-                        K, N, b ? b + n0 : NULL, k0 == 0);
-        }
-    }
-    if (K <= 0) Tm = 0; /* no k steps: every row is just the bias */
-    if (Nm < N)
-        for (int t0 = 0; t0 < Tm; t0 += MR) mm_right_edge(out, x, w, b, t0, Nm, K, N);
-    mm_bottom_rows(out, x, w, b, Tm, T, K, N);
-}
-
-
-// ----------------------------------------------------------------------------
-// gb_matmul_packed: out[T,N] = x[T,K] @ w + b, w packed in panels of PNR columns
+// T >= MM_PANEL_MIN_T (a prompt): w is cut into panels of PNR = 2 vectors of
+// columns. Each panel, K rows of PNR floats, is first copied into a contiguous
+// buffer (24-96 KB for GPT-2: it stays in L2), then every PMR-row block of x
+// runs the register tile over it, so the k loop reads one sequential stream.
+// The copy is a pass over the weights that does not overlap the arithmetic
+// (a strided read, a new page per row: the prefetcher does not follow it):
+// measured in WASM it makes a 64-token forward ~5% slower (434 vs 414 ms of
+// CPU) than weights packed once at load, which in turn cost the load a second
+// pass over 340 MB and a second copy of them in memory (load 175 -> 80 ms of
+// CPU, wasm memory 1446 -> 961 MiB). Copying two panels per pass (whole
+// 64-byte lines) measured the same.
 //
-// The register tile is PMR rows x PNR = 2 vectors of columns: per k, the
-// panel's two vectors are loaded once (consecutive, since the panel is K rows
-// of PNR floats) and each row's x[t,k] is broadcast to its two multiply-adds.
+// The register tile is PMR rows x PNR columns: per k, the panel's two vectors
+// are loaded once and each row's x[t,k] is broadcast to its two multiply-adds.
 // Live vectors: 10 accumulators + 2 weights + 1 broadcast + 1 temporary = 14
 // of the 15 V8 gives WASM on x64. clang would hoist all five broadcasts to the
 // top of the k loop (19 live: spills, half speed); V_BARRIER after each row
 // keeps each broadcast next to its uses. Measured in WASM on the 4 GPT-2
-// shapes at T = 64 (bench/kernels_bench.c): 5 x 8 ~ 4 x 8 + 5%; 6 x 8 and
-// 3 x 16 spill; unrolling k by 2 spills; K-blocking gave nothing (a panel is
-// 24-96 KB and streams from L2). Rows past the last full tile take the same
-// kernel with fewer rows (T = 1 is the decode GEMV: one sequential pass over
-// the packed matrix). The order per output is bias, then k ascending.
+// shapes at T = 64: 5 x 8 ~ 4 x 8 + 5%; 6 x 8 and 3 x 16 spill; unrolling k
+// by 2 spills. Rows past the last full tile take the same kernel with fewer
+// rows; columns past the last full panel are zero-padded in the buffer and the
+// tile goes through a scratch tile.
+//
+// T < MM_PANEL_MIN_T (decode: one new token): no copy; out row = bias, then
+// the rows of w are streamed in order (mm_rows). Bandwidth-bound: every
+// weight is read once, sequentially, as fast as the old packed GEMV.
+//
+// Both keep the reference's order per output: bias, then k ascending, one
+// multiply and one add each, so without FMA (SSE2, WASM) they match
+// gb_matmul_ref bit for bit. If the panel buffer cannot be allocated, the
+// rows path computes the same result.
 
 #define PMR 5
 #define PNR (2 * VW)
-
-int gb_pack_nr(void) { return PNR; }
+#define MM_PANEL_MIN_T 4
 
 /* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k a[r*lda + k] * bp[k*PNR + j].
  * Written out row by row (not as loops over arrays) so every compiler keeps
@@ -343,39 +245,70 @@ MM_KERNEL(1) MM_KERNEL(2) MM_KERNEL(3) MM_KERNEL(4) MM_KERNEL(5)
 static const mm_kernel_fn MM_KERNELS[PMR + 1] = {NULL, mm_kernel_1, mm_kernel_2, mm_kernel_3,
                                                  mm_kernel_4, mm_kernel_5};
 
-void gb_matmul_packed(float *out, const float *x, const gb_packed *w, const float *b, int T) {
-    int K = w->K, N = w->N;
-    if (w->nr != PNR) { /* packed by a build with another panel width */
-        gb_matmul_packed_ref(out, x, w, b, T);
+/* dst[k*PNR + j] = w[k*N + n0 + j] for the nn = min(PNR, N - n0) columns, 0 past them. */
+static void pack_panel(float *dst, const float *w, int K, int N, int n0) {
+    int nn = N - n0 < PNR ? N - n0 : PNR;
+    const float *src = w + n0;
+    if (nn == PNR) {
+        for (int k = 0; k < K; k++, src += N, dst += PNR) {
+            v_store(dst, v_load(src));
+            v_store(dst + VW, v_load(src + VW));
+        }
+    } else {
+        for (int k = 0; k < K; k++, src += N, dst += PNR)
+            for (int j = 0; j < PNR; j++) dst[j] = j < nn ? src[j] : 0.0f;
+    }
+}
+
+/* Every row t: out[t] = b, then out[t] += x[t,k] * w[k] for k ascending, all
+ * rows per k, so w is read once, front to back, in one sequential stream.
+ * (Four rows of w per pass, each output vector loaded once per four k, ran
+ * 1.6x faster with w in cache but 1.5x slower from DRAM, 10.7 vs 16.6 GB/s
+ * over GPT-2's 48 block matrices natively: four interleaved streams defeat
+ * the prefetcher. At decode the weights always come from DRAM.) */
+static void mm_rows(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++) out[(size_t)t * N + n] = b ? b[n] : 0.0f;
+    for (int k = 0; k < K; k++)
+        for (int t = 0; t < T; t++) gb_axpy(out + (size_t)t * N, x[(size_t)t * K + k], w + (size_t)k * N, N);
+}
+
+void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    float *panel = T >= MM_PANEL_MIN_T && K > 0 ? malloc((size_t)K * PNR * sizeof *panel) : NULL;
+    if (!panel) {
+        mm_rows(out, x, w, b, T, K, N);
         return;
     }
     float tile[PMR * PNR], bias[PNR];
     for (int n0 = 0; n0 < N; n0 += PNR) {
         int nn = N - n0 < PNR ? N - n0 : PNR;
-        const float *bp = w->data + (size_t)n0 * K, *init = b ? b + n0 : NULL;
+        const float *init = b ? b + n0 : NULL;
         if (b && nn < PNR) { /* last panel: bias padded like the weights */
             for (int j = 0; j < PNR; j++) bias[j] = j < nn ? b[n0 + j] : 0.0f;
             init = bias;
         }
+        pack_panel(panel, w, K, N, n0);
         for (int t0 = 0; t0 < T; t0 += PMR) {
             int mr = T - t0 < PMR ? T - t0 : PMR;
             const float *a = x + (size_t)t0 * K;
             if (nn == PNR) {
-                MM_KERNELS[mr](out + (size_t)t0 * N + n0, N, a, K, bp, K, init);
+                MM_KERNELS[mr](out + (size_t)t0 * N + n0, N, a, K, panel, K, init);
             } else {
-                MM_KERNELS[mr](tile, PNR, a, K, bp, K, init);
+                MM_KERNELS[mr](tile, PNR, a, K, panel, K, init);
                 for (int r = 0; r < mr; r++)
                     for (int j = 0; j < nn; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
             }
         }
     }
+    free(panel);
 }
+
 
 // ----------------------------------------------------------------------------
 // gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
 //
 // With several rows (T >= NT_PACKED_MIN_T, the LM head over a prompt), it is
-// the packed kernel with the roles swapped: x^T is packed into panels of PNR
+// gb_matmul's panel kernel with the roles swapped: x^T is packed into panels of PNR
 // positions (x is small: T x K), the rows of w (wte) are what gets broadcast,
 // and each PMR x PNR tile of out^T is written back transposed. w is read once,
 // PMR rows at a time, each group reused from L1 for every panel of positions.
@@ -570,10 +503,6 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
 }
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
     gb_matmul_nt_ref(out, x, w, T, K, N);
-}
-int gb_pack_nr(void) { return 8; }
-void gb_matmul_packed(float *out, const float *x, const gb_packed *w, const float *b, int T) {
-    gb_matmul_packed_ref(out, x, w, b, T);
 }
 void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
                   int T, int C, float eps) {

@@ -4,9 +4,15 @@
  * "transformer." prefix, lm_head.weight absent (tied to wte) or present,
  * F32/F16/BF16 storage, and extra buffers (attn.bias, attn.masked_bias) that
  * are ignored. Every expected tensor is checked against the config's shape
- * before one byte is converted. */
+ * before one byte is converted.
+ *
+ * Loading is one pass at most: an F32 tensor in bytes the model owns is used
+ * in place (no copy), anything else is converted straight from the file bytes
+ * into one arena allocated once (malloc, not calloc: every float of it is
+ * written). Nothing is repacked: the kernels read GPT-2's Conv1D layout. */
 #include "model.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +22,6 @@
 typedef struct {
     char name[96];   /* without prefix */
     float **dst;
-    gb_packed *packed; /* non-NULL: a block matrix, kept only packed (dst is NULL) */
     int ndim;
     int64_t d0, d1;
 } wspec;
@@ -29,14 +34,9 @@ static int list_tensors(gb_model *m, wspec *out, int tied) {
 #define W(dst_, nd_, a_, b_, ...)                                             \
     do {                                                                      \
         snprintf(out[n].name, sizeof out[n].name, __VA_ARGS__);              \
-        out[n].dst = (dst_); out[n].packed = NULL;                           \
+        out[n].dst = (dst_);                                                  \
         out[n].ndim = (nd_); out[n].d0 = (a_); out[n].d1 = (b_);             \
         n++;                                                                  \
-    } while (0)
-#define P(packed_, a_, b_, ...)                                               \
-    do {                                                                      \
-        W(NULL, 2, a_, b_, __VA_ARGS__);                                      \
-        out[n - 1].packed = (packed_);                                        \
     } while (0)
     W(&m->wte, 2, V, C, "wte.weight");
     W(&m->wpe, 2, P, C, "wpe.weight");
@@ -44,21 +44,20 @@ static int list_tensors(gb_model *m, wspec *out, int tied) {
         gb_block_weights *b = &m->h[l];
         W(&b->ln_1_w, 1, C, 0, "h.%d.ln_1.weight", l);
         W(&b->ln_1_b, 1, C, 0, "h.%d.ln_1.bias", l);
-        P(&b->c_attn_w, C, 3 * C, "h.%d.attn.c_attn.weight", l);
+        W(&b->c_attn_w, 2, C, 3 * C, "h.%d.attn.c_attn.weight", l);
         W(&b->c_attn_b, 1, 3 * C, 0, "h.%d.attn.c_attn.bias", l);
-        P(&b->attn_c_proj_w, C, C, "h.%d.attn.c_proj.weight", l);
+        W(&b->attn_c_proj_w, 2, C, C, "h.%d.attn.c_proj.weight", l);
         W(&b->attn_c_proj_b, 1, C, 0, "h.%d.attn.c_proj.bias", l);
         W(&b->ln_2_w, 1, C, 0, "h.%d.ln_2.weight", l);
         W(&b->ln_2_b, 1, C, 0, "h.%d.ln_2.bias", l);
-        P(&b->c_fc_w, C, M, "h.%d.mlp.c_fc.weight", l);
+        W(&b->c_fc_w, 2, C, M, "h.%d.mlp.c_fc.weight", l);
         W(&b->c_fc_b, 1, M, 0, "h.%d.mlp.c_fc.bias", l);
-        P(&b->mlp_c_proj_w, M, C, "h.%d.mlp.c_proj.weight", l);
+        W(&b->mlp_c_proj_w, 2, M, C, "h.%d.mlp.c_proj.weight", l);
         W(&b->mlp_c_proj_b, 1, C, 0, "h.%d.mlp.c_proj.bias", l);
     }
     W(&m->ln_f_w, 1, C, 0, "ln_f.weight");
     W(&m->ln_f_b, 1, C, 0, "ln_f.bias");
     if (!tied) W(&m->lm_head, 2, V, C, "lm_head.weight");
-#undef P
 #undef W
     return n;
 }
@@ -102,18 +101,20 @@ static gb_status check_one(const gb_safetensors *st, const char *prefix, const w
     return GB_OK;
 }
 
-/* Floats a tensor takes in the arena (packed matrices round N up to whole
- * panels: no extra for GPT-2's widths, which are multiples of 8 and 16). */
-static size_t arena_floats(const wspec *w) {
-    if (w->packed) return gb_packed_floats((int)w->d0, (int)w->d1);
-    return (size_t)w->d0 * (size_t)(w->ndim == 2 ? w->d1 : 1);
+/* An F32 tensor at a float-aligned address can be read where it lies. */
+static int usable_in_place(const gb_safetensors *st, const gb_st_tensor *t) {
+    return t->dtype == GB_DT_F32 && (uintptr_t)(st->data + t->begin) % sizeof(float) == 0;
 }
 
-static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) {
+/* in_place: the model owns st's bytes, so F32 tensors may stay in them.
+ * Sets *used_file when some tensor points into them. */
+static gb_status load_weights(gb_model *m, const gb_safetensors *st, int in_place, int *used_file,
+                              gb_err *e) {
     const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
     int tied = gb_st_find(st, "lm_head.weight") == NULL;
     const gb_config *c = &m->mc.c;
     uint64_t params = gb_config_param_count(c, tied);
+    *used_file = 0;
     if (params * 4 > GB_MAX_WEIGHT_BYTES)
         return GB_FAIL(e, GB_E_OOM, "config.json: %llu parameters need %.1f GB as float32; the limit is %.1f GB",
                        (unsigned long long)params, params * 4 / 1e9, GB_MAX_WEIGHT_BYTES / 1e9);
@@ -121,7 +122,6 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) 
     wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
     const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
     m->h = calloc((size_t)c->n_layer, sizeof *m->h);
-    float *conv = NULL;
     gb_status s = GB_OK;
     if (!specs || !found || !m->h) {
         s = GB_FAIL(e, GB_E_OOM, "out of memory loading the weights");
@@ -132,54 +132,66 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, gb_err *e) 
          * are present, the arena is at most twice the file (F16 -> F32). */
         int n = list_tensors(m, specs, tied);
         for (int i = 0; i < n && !s; i++) s = check_one(st, prefix, &specs[i], &found[i], e);
-        /* A block matrix is converted to F32 in Conv1D layout in `conv` (one
-         * matrix at a time) and packed from there into the arena. */
-        size_t total = 0, conv_max = 0;
-        for (int i = 0; i < n && !s; i++) {
-            total += arena_floats(&specs[i]);
-            if (specs[i].packed && found[i]->numel > conv_max) conv_max = found[i]->numel;
-        }
-        if (!s && !(m->arena = malloc(total * sizeof(float))))
+        size_t total = 0;
+        for (int i = 0; i < n && !s; i++)
+            if (!(in_place && usable_in_place(st, found[i]))) total += found[i]->numel;
+        if (!s && total && !(m->arena = malloc(total * sizeof(float))))
             s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", total * 4 / 1e6);
-        if (!s && conv_max && !(conv = malloc(conv_max * sizeof(float))))
-            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB to convert weights", conv_max * 4 / 1e6);
         float *p = m->arena;
         for (int i = 0; i < n && !s; i++) {
-            if (specs[i].packed) {
-                s = gb_st_read_f32(st, found[i], conv, e);
-                if (!s) gb_pack(specs[i].packed, p, conv, (int)specs[i].d0, (int)specs[i].d1);
+            if (in_place && usable_in_place(st, found[i])) {
+                /* the bytes were stored as bytes (memcpy, fread, JS), so they
+                 * have no effective type and may be read as float */
+                *specs[i].dst = (float *)(void *)(st->data + found[i]->begin);
+                *used_file = 1;
             } else {
                 *specs[i].dst = p;
                 s = gb_st_read_f32(st, found[i], p, e);
+                p += found[i]->numel;
             }
-            p += arena_floats(&specs[i]);
         }
         if (tied) m->lm_head = m->wte;
     }
-    free(conv);
     free(specs);
     free(found);
     return s;
 }
 
-gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
-                        const uint8_t *safetensors, size_t safetensors_len, gb_err *e) {
+static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
+                            const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
+                            gb_err *e) {
     memset(m, 0, sizeof *m);
-    if (!config_json || !safetensors)
+    if (!config_json || !safetensors) {
+        free(owned);
         return GB_FAIL(e, GB_E_ARG, "config.json and model.safetensors are both required");
-    gb_status s = gb_config_parse(&m->mc, config_json, config_len, e);
-    if (s) return s;
+    }
     gb_safetensors st;
-    s = gb_st_parse(&st, safetensors, safetensors_len, "model.safetensors", e);
-    if (s) return s;
-    s = load_weights(m, &st, e);
-    gb_st_free(&st);
+    int used_file = 0;
+    gb_status s = gb_config_parse(&m->mc, config_json, config_len, e);
+    if (!s) s = gb_st_parse(&st, safetensors, safetensors_len, "model.safetensors", e);
+    if (!s) {
+        s = load_weights(m, &st, owned != NULL, &used_file, e);
+        gb_st_free(&st);
+    }
+    if (!s && used_file) m->file = owned;
+    else free(owned);
     if (s) gb_model_free(m);
     return s;
 }
 
+gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
+                        const uint8_t *safetensors, size_t safetensors_len, gb_err *e) {
+    return model_load(m, config_json, config_len, safetensors, safetensors_len, NULL, e);
+}
+
+gb_status gb_model_load_owned(gb_model *m, const uint8_t *config_json, size_t config_len,
+                              uint8_t *safetensors, size_t safetensors_len, gb_err *e) {
+    return model_load(m, config_json, config_len, safetensors, safetensors_len, safetensors, e);
+}
+
 void gb_model_free(gb_model *m) {
     free(m->arena);
+    free(m->file);
     free(m->h);
     memset(m, 0, sizeof *m);
 }

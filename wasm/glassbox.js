@@ -71,7 +71,7 @@ export class GlassboxRuntimeError extends Error {
 /** Stage names and modes, as exported constants for callers. */
 export const ABLATION = Object.freeze({ none: 0, zero: 1, mean: 2 });
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const SHAPE = { ndim: 0, dims: 1, numel: 5, dense: 6, ready: 7, data: 8, len: 9 };
 const SAMPLE = { logits: 0, scaled: 1, probs: 2, topK: 3, topP: 4, token: 5, uniform: 6, len: 7 };
 const encoder = new TextEncoder();
@@ -428,14 +428,20 @@ export class Glassbox {
     }
   }
 
-  /* Calls gb_load_model on buffers already in wasm memory (ptrs), sizes from parts. */
+  /* Calls gb_load_model_owned on buffers already in wasm memory (ptrs), sizes
+   * from parts. The engine takes ptrs.safetensors over (it keeps the F32
+   * tensors where they lie instead of copying them, and frees the buffer with
+   * the model, or at once if the load fails), so it is removed from ptrs
+   * before the call and the caller's cleanup frees only the small files. */
   async _loadFromWasm(parts, ptrs, report) {
     const len = (k) => (parts[k] ? parts[k].length : 0);
     const tj = !!parts.tokenizerJson;
     report({ phase: 'parse', fraction: 0 });
     await yieldToEventLoop(); // let a page paint "parsing" before the long synchronous call
-    this._check('gb_load_model', this._ctx,
-      ptrs.config, len('config'), ptrs.safetensors, len('safetensors'),
+    const st = ptrs.safetensors;
+    delete ptrs.safetensors;
+    this._check('gb_load_model_owned', this._ctx,
+      ptrs.config, len('config'), st, len('safetensors'),
       tj ? 0 : ptrs.vocab || 0, tj ? 0 : len('vocab'),
       tj ? 0 : ptrs.merges || 0, tj ? 0 : len('merges'),
       ptrs.tokenizerJson || 0, len('tokenizerJson'));

@@ -216,6 +216,52 @@ static void test_published_layout(gb_ctx *ctx, const int32_t *ids, int n) {
     free(want);
 }
 
+/* gb_load_model_owned: the same logits as gb_load_model, with the header
+ * padded by 0-3 spaces (as Hugging Face pads it) so the data starts at every
+ * alignment: aligned F32 tensors are used in place, misaligned ones are
+ * converted into the arena. A failed load frees the buffer too (ASan's leak
+ * check would report it otherwise). */
+static void test_owned_load(gb_ctx *ctx, const synth_model *m, const int32_t *ids, int n) {
+    const float *d;
+    gb_shape s;
+    int hl = gb_hook_find("logits", NULL);
+    gb_set_tokens(ctx, ids, n);
+    gb_run_all(ctx);
+    gb_activation_data(ctx, hl, -1, &d, &s);
+    float *want = malloc(s.numel * sizeof(float));
+    memcpy(want, d, s.numel * sizeof(float));
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | m->st[i];
+    for (int pad = 0; pad < 4; pad++) {
+        size_t len = m->st_len + (size_t)pad;
+        uint8_t *own = malloc(len);
+        for (int i = 0; i < 8; i++) own[i] = (uint8_t)((hlen + (uint64_t)pad) >> (8 * i));
+        memcpy(own + 8, m->st + 8, (size_t)hlen);
+        memset(own + 8 + hlen, ' ', (size_t)pad);
+        memcpy(own + 8 + hlen + pad, m->st + 8 + hlen, m->st_len - 8 - (size_t)hlen);
+        gb_ctx *c2 = gb_create();
+        gb_status st = gb_load_model_owned(c2, (const uint8_t *)m->config, m->config_len, own, len,
+                                           (const uint8_t *)m->vocab, m->vocab_len,
+                                           (const uint8_t *)m->merges, m->merges_len, NULL, 0);
+        CHECK(st == GB_OK, "owned load (pad %d): %s", pad, gb_error_message(c2));
+        gb_set_tokens(c2, ids, n);
+        gb_run_all(c2);
+        CHECK(gb_activation_data(c2, hl, -1, &d, &s) == GB_OK && memcmp(d, want, s.numel * sizeof(float)) == 0,
+              "owned load (pad %d) gives the same logits", pad);
+        gb_destroy(c2);
+    }
+    uint8_t *bad = malloc(m->st_len);
+    memcpy(bad, m->st, m->st_len);
+    bad[9] = 'x'; /* breaks the header JSON */
+    gb_ctx *c3 = gb_create();
+    CHECK(gb_load_model_owned(c3, (const uint8_t *)m->config, m->config_len, bad, m->st_len,
+                              (const uint8_t *)m->vocab, m->vocab_len, (const uint8_t *)m->merges,
+                              m->merges_len, NULL, 0) != GB_OK,
+          "owned load of a corrupt file fails");
+    gb_destroy(c3);
+    free(want);
+}
+
 int main(void) {
     synth_model m;
     synth_make(&m, 3, 4, 20, 32); /* d_head 5: no multiple of 4 anywhere */
@@ -230,6 +276,7 @@ int main(void) {
     test_ablation(ctx, ids, 17);
     test_logit_lens(ctx, ids, 9);
     test_published_layout(ctx, ids, 12);
+    test_owned_load(ctx, &m, ids, 12);
     test_limits(ctx, &m);
     gb_destroy(ctx);
     synth_free(&m);
