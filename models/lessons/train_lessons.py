@@ -283,8 +283,12 @@ class Induction:
     each followed by itself. Learned position embeddings start as sinusoids
     (Vaswani et al.) scaled to the token embeddings' size: a first recipe with
     d_model 64 and random position embeddings stayed on the plateau for 8,000
-    steps (repeated-half accuracy 10%, no previous-token head), because the
-    previous-token head needs "attend to t-1", which random position vectors do not offer."""
+    steps (repeated-half accuracy 10%, no previous-token head); we expected the
+    sinusoids to help because the textbook previous-token head needs "attend to
+    t-1", which random position vectors do not offer. The model trained with them
+    learned another circuit (MODEL_CARD.md): two layer-0 heads attend about halfway
+    back (positions ~t/2 and ~t/2 - 1), so position s holds a token and its
+    successor, and layer-1 head 1.1 matches on the first and reads the second."""
     name = "induction"
     cfg = dict(vocab_size=256, n_positions=64, n_embd=128, n_layer=2, n_head=4, n_inner=512)
     dtype = "float16"
@@ -473,35 +477,72 @@ def r4(x):
 class InductionEval:
     """acc_first: next-token accuracy inside the first half (predicting tokens 1..L-1);
     acc_repeat: inside the repeated half (predicting tokens L+1..2L-1), pooled over
-    positions. Induction score of a head: mean attention from each position t of
-    the repeated half (t = L..2L-1) to t-L+1, the token after the earlier occurrence
-    of the token at t. Previous-token score: mean attention from t to t-1, t = 1..2L-1."""
+    positions; x0_first: how often a first-half prediction is the string's first
+    character (the guess "the repeat starts here"). Scores use the positions
+    acc_repeat scores, t = L..2L-2 (t = 2L-1, the last, predicts the end of the
+    text, not a repeated token). Induction score of a head: mean attention from t to
+    t-L+1, the token after the earlier occurrence of the token at t. Previous-token
+    score: mean attention from t to t-1, t = 1..2L-1. Look-back ratio: mean over
+    t = 1..2L-1 of the attended position divided by t (1: the previous token, 0: the
+    first token, 0.5: halfway back). Virtual scores, [layer-0 head g][layer-1 head h],
+    of the two-step path 1.h -> 0.g (the product of the two patterns, P1h @ P0g: how
+    much of token j head 1.h reads through head 0.g): virtual induction score, mean
+    over t of (P1h @ P0g)[t, t-L+1] (1.h reads the next token through 0.g's output:
+    V-composition); virtual match score, (P1h @ P0g)[t, t-L] (1.h finds the earlier
+    occurrence of its own token through 0.g's output: K-composition; for the
+    textbook previous-token head g this equals 1.h's induction score)."""
     main = "acc_repeat"
 
     def metrics(self, items, res):
-        cf = nf = cr = nr = 0
+        cf = nf = cr = nr = x0 = 0
         for it, r in zip(items, res):
             ids = encode(it["text"])
             L = it["L"]
             ok = r["pred"][:-1] == np.array(ids[1:])
             cf += int(ok[:L - 1].sum()); nf += L - 1
             cr += int(ok[L:2 * L - 1].sum()); nr += L - 1
-        return {"acc_first": r4(cf / nf), "acc_repeat": r4(cr / nr),
+            x0 += int((r["pred"][:L - 1] == ids[0]).sum())
+        return {"acc_first": r4(cf / nf), "acc_repeat": r4(cr / nr), "x0_first": r4(x0 / nf),
                 "correct_first": cf, "n_first": nf, "correct_repeat": cr, "n_repeat": nr}
 
     def scores(self, items, res, n_layer, n_head):
-        ind = np.zeros((n_layer, n_head)); prev = np.zeros((n_layer, n_head))
+        ind = np.zeros((n_layer, n_head)); prev = np.zeros((n_layer, n_head)); back = np.zeros((n_layer, n_head))
+        vind = np.zeros((n_head, n_head)); vmat = np.zeros((n_head, n_head))
         ni = npv = 0
         for it, r in zip(items, res):
             L = it["L"]
-            t = np.arange(L, 2 * L)
+            t = np.arange(L, 2 * L - 1)
             tp = np.arange(1, 2 * L)
             for l in range(n_layer):
-                P = r["pat"][l]
+                P = r["pat"][l].astype(np.float64)
                 ind[l] += P[:, t, t - L + 1].sum(1)
                 prev[l] += P[:, tp, tp - 1].sum(1)
+                back[l] += ((P[:, tp, :2 * L] @ np.arange(2 * L)) / tp).sum(1)
+            if n_layer >= 2:
+                P0 = r["pat"][0].astype(np.float64)
+                P1t = r["pat"][1][:, t, :].astype(np.float64)  # [h, t, s]
+                for g in range(n_head):
+                    C = P1t @ P0[g]  # [h, t, j]: 1.h's reading of token j through 0.g
+                    vind[g] += C[:, np.arange(len(t)), t - L + 1].sum(1)
+                    vmat[g] += C[:, np.arange(len(t)), t - L].sum(1)
             ni += len(t); npv += len(tp)
-        return {"induction_score": (ind / ni).round(4).tolist(), "prev_token_score": (prev / npv).round(4).tolist()}
+        return {"induction_score": (ind / ni).round(4).tolist(), "prev_token_score": (prev / npv).round(4).tolist(),
+                "lookback_ratio": (back / npv).round(4).tolist(),
+                "virtual_induction_score": (vind / ni).round(4).tolist(),
+                "virtual_match_score": (vmat / ni).round(4).tolist()}
+
+    def positional_sources(self, items, res, n_head):
+        """For each layer-0 head and each position t: the position it attends most
+        (argmax) in the most items, and in what fraction of the items that reach t."""
+        out = []
+        for h in range(n_head):
+            rows = []
+            for t in range(max(len(encode(it["text"])) for it in items)):
+                srcs = [int(r["pat"][0][h, t].argmax()) for it, r in zip(items, res) if len(encode(it["text"])) > t]
+                vals, counts = np.unique(srcs, return_counts=True)
+                rows.append([int(vals[counts.argmax()]), r4(counts.max() / len(srcs))])
+            out.append(rows)
+        return out
 
 
 class AdditionEval:
@@ -603,26 +644,39 @@ def measure(task, model, items, device, n_pat=1000):
                      "metrics": ev.metrics(items, run_items(model, items, device, ablate=ab))}
                 if task.name == "induction" and l == 0:  # does layer 1 still find the earlier token?
                     res = run_items(model, pat_items, device, ablate=ab, want_patterns=True)
-                    e["induction_score"] = ev.scores(pat_items, res, nl, nh)["induction_score"]
+                    sc = ev.scores(pat_items, res, nl, nh)
+                    for k in ("induction_score", "virtual_induction_score", "virtual_match_score"):
+                        e[k] = sc[k]
                 abl.append(e)
     m["single_head_ablations"] = abl
+    if task.name == "induction":
+        m["positional_sources"] = ev.positional_sources(pat_items, pbase, nh)
     return m, pbase
 
 
 def pick_heads(task, m):
-    """The heads the card names, from measured numbers: for induction, the
-    layer-1 heads with induction score >= 0.3 and the layer-0 heads with
-    previous-token score >= 0.3; for the others, the heads whose single zero
-    ablation costs at least 0.2 of the main metric. The control is the head
-    whose zero ablation costs least."""
+    """The heads the card names, from measured numbers. For induction: the layer-1
+    heads that read the next token (induction score, or virtual induction score
+    through some layer-0 head, >= 0.3); the layer-0 heads with previous-token score
+    >= 0.3; the other layer-0 heads through which a named layer-1 head finds the
+    earlier occurrence of its token (virtual match score >= 0.3: "key_source") or
+    reads the next token (virtual induction score >= 0.3: "value_source"). For the
+    others, the heads whose single zero ablation costs at least 0.2 of the main
+    metric. The control is the unnamed head whose zero ablation costs least."""
     main = EVALS[task.name].main
     base = m["metrics"][main]
     zero = [a for a in m["single_head_ablations"] if a["mode"] == "zero"]
     named = {}
     if task.name == "induction":
         ind, prev = np.array(m["induction_score"]), np.array(m["prev_token_score"])
-        named["induction"] = [[1, h] for h in range(ind.shape[1]) if ind[1, h] >= 0.3]
-        named["previous_token"] = [[0, h] for h in range(prev.shape[1]) if prev[0, h] >= 0.3]
+        vind, vmat = np.array(m["virtual_induction_score"]), np.array(m["virtual_match_score"])
+        nh = ind.shape[1]
+        ih = [h for h in range(nh) if max(ind[1, h], vind[:, h].max()) >= 0.3]
+        named["induction"] = [[1, h] for h in ih]
+        named["previous_token"] = [[0, g] for g in range(nh) if prev[0, g] >= 0.3]
+        pt = {g for _, g in named["previous_token"]}
+        named["key_source"] = [[0, g] for g in range(nh) if g not in pt and any(vmat[g, h] >= 0.3 for h in ih)]
+        named["value_source"] = [[0, g] for g in range(nh) if any(vind[g, h] >= 0.3 for h in ih)]
     else:
         drops = sorted(zero, key=lambda a: a["metrics"][main])
         named["critical"] = [a["heads"][0] for a in drops if a["metrics"][main] <= base - 0.2]
@@ -633,13 +687,17 @@ def pick_heads(task, m):
 
 
 def ablation_groups(named, control):
-    """Every named group ablated together, every named head alone, and the control head."""
+    """Every named group ablated together, every named head alone, all named heads
+    together ("circuit", when they span more than one group), and the control head."""
     groups = []
     for label, heads in named.items():
         if len(heads) > 1:
             groups.append((label, heads))
         for h in heads:
             groups.append((label + " head", [h]))
+    union = sorted({tuple(h) for v in named.values() for h in v})
+    if len(union) > 1 and sum(1 for v in named.values() if v) > 1:
+        groups.append(("circuit", [list(h) for h in union]))
     if control:
         groups.append(("control", [control]))
     return groups
@@ -660,13 +718,19 @@ def make_claims(task, held, samp):
     the model's accuracy is at least `bound`; ablating a named head or group brings it
     to at most `bound` (the larger of the held-out and sample values + 0.05, rounded up
     to 0.05); ablating the control head keeps it at least `bound` (the smaller - 0.01,
-    rounded down to 0.01)."""
+    rounded down to 0.01). Induction adds that the first half stays at chance (1/95):
+    acc_first is at most `bound` (the larger value + 0.01, rounded up to 0.01)."""
     main = EVALS[task.name].main
     claims = []
     b = min(held["metrics"][main], samp["metrics"][main])
     claims.append({"what": "baseline", "heads": [], "mode": "none", "metric": main, "op": ">=",
                    "heldout": held["metrics"][main], "sample": samp["metrics"][main],
                    "bound": math.floor((b - 0.01) * 100 + 1e-9) / 100})
+    if task.name == "induction":
+        hv, sv = held["metrics"]["acc_first"], samp["metrics"]["acc_first"]
+        claims.append({"what": "first half at chance", "heads": [], "mode": "none", "metric": "acc_first",
+                       "op": "<=", "heldout": hv, "sample": sv,
+                       "bound": round(math.ceil((max(hv, sv) + 0.01) * 100 - 1e-9) / 100, 2)})
     for h, s_ in zip(held["group_ablations"], samp["group_ablations"]):
         if h["mode"] != "zero":
             continue

@@ -5,8 +5,10 @@
  * sample ("sample.items": text, and L for induction and sort), what PyTorch
  * measured on it (the main metric, every head's attention scores, the metric
  * with each head zero-ablated, and with each named group ablated, zero and
- * mean), and the card's claims ("claims": the metric is >= or <= a bound with
- * the listed heads zero-ablated). For each lesson this test
+ * mean), and the card's claims ("claims": the claim's metric is >= or <= a
+ * bound with the listed heads zero-ablated). Induction also has the two-step
+ * "virtual" scores of layer 1 through each layer-0 head ([head][head] grids),
+ * checked with every layer-0 head ablated too. For each lesson this test
  *  - loads the directory with gb_load_model_dir and checks that gb_tokenize
  *    gives one token per byte (id = byte value), as the card says;
  *  - runs every sample item (teacher forcing: the whole text, as PyTorch did)
@@ -49,11 +51,16 @@ typedef struct {
     int32_t ids[MAX_T];
 } item;
 
+#define MAX_SCORES 5
+
 /* One configuration's measurements over the sample. */
 typedef struct {
     /* induction: correct tokens in the first / repeated half; others: exact items, correct tokens */
     long correct_a, n_a, correct_b, n_b;
-    double score1[MAX_HEADS], score2[MAX_HEADS]; /* per (layer, head) */
+    /* per score (score_names): [layer][head] grids, or [layer-0 head][layer-1 head] for the
+     * induction lesson's virtual (two-step path) scores */
+    double score[MAX_SCORES][MAX_HEADS];
+    long score_n[MAX_SCORES];
 } result;
 
 typedef struct {
@@ -64,7 +71,7 @@ typedef struct {
     item *items;
     int n_items;
     gb_json doc;
-    float *pat; /* [H, T, T] scratch */
+    float *pat; /* [layer][H, T, T] scratch */
 } lesson;
 
 /* ---------------------------------------------------------------- json helpers */
@@ -103,8 +110,11 @@ static int jheads(const lesson *ls, int32_t arr, int *out, int cap) {
 }
 
 /* ---------------------------------------------------------------- measuring */
-static const char *score_names[3][2] = {
-    {"induction_score", "prev_token_score"},
+/* Scores each lesson.json stores per head, as train_lessons.py defines them. A name
+ * starting with "virtual_" is a [layer-0 head][layer-1 head] grid of the two-step
+ * path 1.h -> 0.g (the product of the two patterns); the others are [layer][head]. */
+static const char *score_names[3][MAX_SCORES] = {
+    {"induction_score", "prev_token_score", "lookback_ratio", "virtual_induction_score", "virtual_match_score"},
     {"operand_score", "carry_score"},
     {"next_letter_score", "remaining_score"},
 };
@@ -113,42 +123,79 @@ static const char *metric_names[3][2] = {
     {"correct", NULL},
     {"correct", NULL},
 };
+static int is_virtual(const char *name) { return strncmp(name, "virtual_", 8) == 0; }
 
 /* Scores of every head on one item from the patterns of all layers. */
 static int add_scores(lesson *ls, const item *it, result *r) {
-    int T = it->T, H = ls->n_head;
+    int T = it->T, H = ls->n_head, L = it->L;
+    size_t per_layer = (size_t)H * T * T;
     for (int l = 0; l < ls->n_layer; l++) {
         char name[64];
         snprintf(name, sizeof name, "blocks.%d.attn.hook_pattern", l);
         int layer = 0, hook = gb_hook_find(name, &layer);
-        gb_status st = hook >= 0 ? gb_activation_copy(ls->ctx, hook, layer, ls->pat, (size_t)H * T * T)
+        gb_status st = hook >= 0 ? gb_activation_copy(ls->ctx, hook, layer, ls->pat + l * per_layer, per_layer)
                                  : GB_E_ARG;
         CHECK(st == GB_OK, "%s: %s: %s", ls->name, name, gb_error_message(ls->ctx));
         if (st != GB_OK) return 0;
-        for (int h = 0; h < H; h++) {
-            const float *P = ls->pat + (size_t)h * T * T;
+    }
+#define PAT(l, h) (ls->pat + (size_t)(l) * per_layer + (size_t)(h) * T * T)
 #define AT(q, k) ((double)P[(size_t)(q) * T + (k)])
-            double s1 = 0, s2 = 0;
-            int L = it->L;
+    for (int l = 0; l < ls->n_layer; l++) {
+        for (int h = 0; h < H; h++) {
+            const float *P = PAT(l, h);
+            double s[MAX_SCORES] = {0};
             if (ls->kind == L_INDUCTION) {
-                for (int t = L; t < 2 * L; t++) s1 += AT(t, t - L + 1);
-                for (int t = 1; t < 2 * L; t++) s2 += AT(t, t - 1);
+                for (int t = L; t < 2 * L - 1; t++) s[0] += AT(t, t - L + 1);
+                for (int t = 1; t < 2 * L; t++) {
+                    s[1] += AT(t, t - 1);
+                    double m = 0;
+                    for (int j = 0; j <= t; j++) m += j * AT(t, j);
+                    s[2] += m / t;
+                }
             } else if (ls->kind == L_ADDITION) {
-                for (int k = 0; k <= 2; k++) s1 += AT(7 + k, 2 - k) + AT(7 + k, 6 - k);
-                for (int k = 1; k <= 3; k++) s2 += AT(7 + k, 3 - k) + AT(7 + k, 7 - k);
+                for (int k = 0; k <= 2; k++) s[0] += AT(7 + k, 2 - k) + AT(7 + k, 6 - k);
+                for (int k = 1; k <= 3; k++) s[1] += AT(7 + k, 3 - k) + AT(7 + k, 7 - k);
             } else {
                 for (int i = 0; i < L; i++) {
                     int q = L + i, next = it->ids[L + 1 + i];
                     for (int j = 0; j < L; j++) {
-                        if (it->ids[j] == next) s1 += AT(q, j);
-                        if (it->ids[j] >= next) s2 += AT(q, j);
+                        if (it->ids[j] == next) s[0] += AT(q, j);
+                        if (it->ids[j] >= next) s[1] += AT(q, j);
                     }
                 }
             }
-#undef AT
-            r->score1[l * H + h] += s1;
-            r->score2[l * H + h] += s2;
+            for (int k = 0; k < 3; k++) r->score[k][l * H + h] += s[k];
         }
+    }
+    if (ls->kind == L_INDUCTION && ls->n_layer >= 2) {
+        /* virtual scores: (P1h @ P0g)[t, j] for j = t-L+1 (the next token) and t-L (the match) */
+        for (int g = 0; g < H; g++) {
+            const float *P0 = PAT(0, g);
+            for (int h = 0; h < H; h++) {
+                const float *P = PAT(1, h);
+                double vi = 0, vm = 0;
+                for (int t = L; t < 2 * L - 1; t++)
+                    for (int s = 0; s <= t; s++) {
+                        double a = AT(t, s);
+                        vi += a * P0[(size_t)s * T + (t - L + 1)];
+                        vm += a * P0[(size_t)s * T + (t - L)];
+                    }
+                r->score[3][g * H + h] += vi;
+                r->score[4][g * H + h] += vm;
+            }
+        }
+    }
+#undef AT
+#undef PAT
+    if (ls->kind == L_INDUCTION) {
+        r->score_n[0] += L - 1;
+        r->score_n[1] += 2 * L - 1;
+        r->score_n[2] += 2 * L - 1;
+        r->score_n[3] += L - 1;
+        r->score_n[4] += L - 1;
+    } else {
+        r->score_n[0] += ls->kind == L_ADDITION ? 3 : L;
+        r->score_n[1] += ls->kind == L_ADDITION ? 3 : L;
     }
     return 1;
 }
@@ -164,7 +211,6 @@ static int run_sample(lesson *ls, const int *heads, int n, gb_ablation mode, int
     CHECK(st == GB_OK, "%s: gb_set_ablation: %s", ls->name, gb_error_message(ls->ctx));
     if (st != GB_OK) return 0;
     int lh = 0, logits = gb_hook_find("logits", &lh);
-    long n1 = 0, n2 = 0;
     for (int k = 0; k < ls->n_items; k++) {
         const item *it = &ls->items[k];
         st = gb_set_tokens(ls->ctx, it->ids, it->T);
@@ -200,24 +246,20 @@ static int run_sample(lesson *ls, const int *heads, int n, gb_ablation mode, int
             r->correct_a += all;
             r->n_a++;
         }
-        if (with_scores) {
-            if (!add_scores(ls, it, r)) return 0;
-            n1 += ls->kind == L_INDUCTION ? L : ls->kind == L_ADDITION ? 3 : L;
-            n2 += ls->kind == L_INDUCTION ? 2 * L - 1 : ls->kind == L_ADDITION ? 3 : L;
-        }
+        if (with_scores && !add_scores(ls, it, r)) return 0;
     }
-    for (int i = 0; with_scores && i < ls->n_layer * ls->n_head; i++) {
-        r->score1[i] /= (double)n1;
-        r->score2[i] /= (double)n2;
-    }
+    for (int k = 0; with_scores && k < MAX_SCORES; k++)
+        for (int i = 0; r->score_n[k] > 0 && i < MAX_HEADS; i++) r->score[k][i] /= (double)r->score_n[k];
     gb_clear_ablations(ls->ctx);
     return 1;
 }
 
-/* The main metric of a result, as lesson.json names it. */
-static double main_metric(const lesson *ls, const result *r) {
-    return ls->kind == L_INDUCTION ? (double)r->correct_b / (double)r->n_b
-                                   : (double)r->correct_a / (double)r->n_a;
+/* A metric of a result by its lesson.json name (acc_first, acc_repeat, exact). */
+static double metric_value(const lesson *ls, const result *r, const char *metric) {
+    if (ls->kind == L_INDUCTION && strcmp(metric, "acc_first") == 0) return (double)r->correct_a / (double)r->n_a;
+    if (ls->kind == L_INDUCTION && strcmp(metric, "acc_repeat") == 0) return (double)r->correct_b / (double)r->n_b;
+    if (ls->kind != L_INDUCTION && strcmp(metric, "exact") == 0) return (double)r->correct_a / (double)r->n_a;
+    return NAN;
 }
 
 /* Compares a result's counts with a lesson.json "metrics" object. */
@@ -233,31 +275,36 @@ static void compare_metrics(const lesson *ls, const result *r, int32_t metrics, 
     }
 }
 
-static void compare_scores(const lesson *ls, const result *r, int32_t obj, const char *what) {
-    for (int s = 0; s < 2; s++) {
-        int32_t grid = jget(ls, obj, score_names[ls->kind][s]);
-        double worst = 0;
-        int found = jlen(ls, grid) == ls->n_layer;
-        for (int l = 0; found && l < ls->n_layer; l++) {
-            int32_t row = jidx(ls, grid, l);
-            found = jlen(ls, row) == ls->n_head;
-            for (int h = 0; found && h < ls->n_head; h++) {
-                double want = jnum(ls, jidx(ls, row, h));
-                const double *got = s ? r->score2 : r->score1;
-                double d = fabs(got[l * ls->n_head + h] - want);
-                if (!(d <= worst)) worst = d; /* NaN counts as worst */
-            }
+/* Compares one score grid with lesson.json's obj[name]; returns the worst difference
+ * (a missing or misshapen grid fails the check). */
+static double compare_grid(const lesson *ls, const result *r, int k, int32_t obj, const char *what) {
+    const char *name = score_names[ls->kind][k];
+    int rows = is_virtual(name) ? ls->n_head : ls->n_layer, cols = ls->n_head;
+    int32_t grid = jget(ls, obj, name);
+    double worst = 0;
+    int found = jlen(ls, grid) == rows;
+    for (int i = 0; found && i < rows; i++) {
+        int32_t row = jidx(ls, grid, i);
+        found = jlen(ls, row) == cols;
+        for (int j = 0; found && j < cols; j++) {
+            double d = fabs(r->score[k][i * cols + j] - jnum(ls, jidx(ls, row, j)));
+            if (!(d <= worst)) worst = d; /* NaN counts as worst */
         }
-        CHECK(found, "%s %s: %s missing or not [%d][%d] in lesson.json", ls->name, what,
-              score_names[ls->kind][s], ls->n_layer, ls->n_head);
-        CHECK(worst <= TOL_SCORE, "%s %s: %s differs from PyTorch by %.2e (tol %g)", ls->name,
-              what, score_names[ls->kind][s], worst, TOL_SCORE);
     }
+    CHECK(found, "%s %s: %s missing or not [%d][%d] in lesson.json", ls->name, what, name, rows, cols);
+    CHECK(worst <= TOL_SCORE, "%s %s: %s differs from PyTorch by %.2e (tol %g)", ls->name, what, name, worst,
+          TOL_SCORE);
+    return worst;
+}
+
+static void compare_scores(const lesson *ls, const result *r, int32_t obj, const char *what) {
+    for (int k = 0; k < MAX_SCORES && score_names[ls->kind][k]; k++) compare_grid(ls, r, k, obj, what);
 }
 
 static void print_grid(const lesson *ls, const char *label, const double *g) {
+    int rows = is_virtual(label) ? ls->n_head : ls->n_layer;
     printf("  %s %s:", ls->name, label);
-    for (int l = 0; l < ls->n_layer; l++) {
+    for (int l = 0; l < rows; l++) {
         printf(" [");
         for (int h = 0; h < ls->n_head; h++) printf("%s%.3f", h ? " " : "", g[l * ls->n_head + h]);
         printf("]");
@@ -325,7 +372,7 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
     CHECK(ls.n_layer * ls.n_head <= MAX_HEADS && cfg->n_positions <= MAX_T, "%s: model too large for this test",
           name);
     if (ls.n_layer * ls.n_head > MAX_HEADS || cfg->n_positions > MAX_T) goto done;
-    ls.pat = malloc(sizeof *ls.pat * (size_t)ls.n_head * MAX_T * MAX_T);
+    ls.pat = malloc(sizeof *ls.pat * (size_t)ls.n_layer * ls.n_head * MAX_T * MAX_T);
     int32_t root_node = 0, sample = jget(&ls, root_node, "sample");
     int items_ok = ls.pat && load_items(&ls, jget(&ls, sample, "items"));
     CHECK(items_ok, "%s: lesson.json sample.items missing or malformed", name);
@@ -339,11 +386,11 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
     char main_name[32] = "";
     jstr(&ls, jget(&ls, root_node, "main_metric"), main_name, sizeof main_name);
     printf("  %s: %d sample items; %s %.4f (PyTorch %.4f)\n", name, ls.n_items, main_name,
-           main_metric(&ls, &base), jnum(&ls, jget(&ls, jget(&ls, sample, "metrics"), main_name)));
-    print_grid(&ls, score_names[kind][0], base.score1);
-    print_grid(&ls, score_names[kind][1], base.score2);
+           metric_value(&ls, &base, main_name), jnum(&ls, jget(&ls, jget(&ls, sample, "metrics"), main_name)));
+    for (int k = 0; k < MAX_SCORES && score_names[kind][k]; k++) print_grid(&ls, score_names[kind][k], base.score[k]);
 
-    /* every head zero-ablated alone (and, for induction's layer 0, layer 1's induction scores) */
+    /* every head zero-ablated alone (and, for induction's layer 0, layer 1's induction and
+     * virtual scores: does layer 1 still find the earlier token, through which head?) */
     int32_t singles = jget(&ls, sample, "single_head_ablations");
     int n_single = 0;
     for (int i = 0; i < jlen(&ls, singles); i++) {
@@ -360,16 +407,8 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
         char what[64];
         snprintf(what, sizeof what, "zero-ablate %d.%d", heads[0] / ls.n_head, heads[0] % ls.n_head);
         compare_metrics(&ls, &r, jget(&ls, a, "metrics"), what);
-        if (with_scores) { /* only induction_score is stored for these */
-            int32_t grid = jget(&ls, a, "induction_score");
-            double worst = 0;
-            for (int l = 0; l < ls.n_layer; l++)
-                for (int h = 0; h < ls.n_head; h++) {
-                    double d = fabs(r.score1[l * ls.n_head + h] - jnum(&ls, jidx(&ls, jidx(&ls, grid, l), h)));
-                    if (!(d <= worst)) worst = d;
-                }
-            CHECK(worst <= TOL_SCORE, "%s %s: induction scores differ from PyTorch by %.2e", name, what, worst);
-        }
+        for (int k = 0; with_scores && k < MAX_SCORES && score_names[kind][k]; k++)
+            if (jget(&ls, a, score_names[kind][k]) >= 0) compare_grid(&ls, &r, k, a, what);
         n_single++;
     }
     CHECK(n_single == ls.n_layer * ls.n_head, "%s: %d single-head zero ablations in lesson.json, expected %d",
@@ -399,26 +438,28 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
           name, jlen(&ls, claims));
     for (int i = 0; i < jlen(&ls, claims); i++) {
         int32_t c = jidx(&ls, claims, i);
-        char op[4] = "", what[32] = "";
+        char op[4] = "", what[32] = "", metric[32] = "";
         int heads[MAX_HEADS];
         int n = jheads(&ls, jget(&ls, c, "heads"), heads, MAX_HEADS);
         double bound = jnum(&ls, jget(&ls, c, "bound"));
         int ok = n >= 0 && bound == bound && jstr(&ls, jget(&ls, c, "op"), op, sizeof op) &&
-                 jstr(&ls, jget(&ls, c, "what"), what, sizeof what);
+                 jstr(&ls, jget(&ls, c, "what"), what, sizeof what) &&
+                 jstr(&ls, jget(&ls, c, "metric"), metric, sizeof metric);
         CHECK(ok, "%s: claims[%d] malformed", name, i);
         if (!ok) continue;
         result r;
         if (!run_sample(&ls, heads, n, GB_ABLATE_ZERO, 0, &r)) goto done;
-        double v = main_metric(&ls, &r);
+        double v = metric_value(&ls, &r, metric);
+        CHECK(v == v, "%s: claims[%d]: unknown metric %s", name, i, metric);
         int holds = strcmp(op, "<=") == 0 ? v <= bound : v >= bound;
         char hl[128] = "";
         for (int k = 0; k < n; k++) {
             size_t used = strlen(hl);
             snprintf(hl + used, sizeof hl - used, "%s%d.%d", k ? "," : "", heads[k] / ls.n_head, heads[k] % ls.n_head);
         }
-        printf("  %s claim: %s [%s] zero-ablated: %.4f %s %.2f %s\n", name, what, hl, v, op, bound,
+        printf("  %s claim: %s [%s] zero-ablated: %s %.4f %s %.2f %s\n", name, what, hl, metric, v, op, bound,
                holds ? "holds" : "FAILS");
-        CHECK(holds, "%s: claim %s [%s]: %.4f is not %s %.2f", name, what, hl, v, op, bound);
+        CHECK(holds, "%s: claim %s [%s]: %s %.4f is not %s %.2f", name, what, hl, metric, v, op, bound);
     }
     printf("  %s: %.1f s\n", name, (double)(clock() - t0) / CLOCKS_PER_SEC);
 done:

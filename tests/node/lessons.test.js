@@ -25,8 +25,10 @@ import { CLI, ROOT, TOL_NATIVE_REL, assertClose, createGb, readModelFiles, run, 
 const LESSONS = process.env.GLASSBOX_LESSONS ? path.resolve(process.env.GLASSBOX_LESSONS) : path.join(ROOT, 'models/lessons');
 const TOL_COUNT = 1;
 const TOL_SCORE = 2e-3;
+// Names starting with "virtual_" are [layer-0 head][layer-1 head] grids of the two-step
+// path 1.h -> 0.g (the product of the two patterns); the others are [layer][head].
 const SCORE_NAMES = {
-  induction: ['induction_score', 'prev_token_score'],
+  induction: ['induction_score', 'prev_token_score', 'lookback_ratio', 'virtual_induction_score', 'virtual_match_score'],
   addition: ['operand_score', 'carry_score'],
   sort: ['next_letter_score', 'remaining_score'],
 };
@@ -62,34 +64,52 @@ function itemCounts(name, it, ok) {
   return { correct: sum(from, to) === to - from ? 1 : 0, tokens: sum(from, to) };
 }
 
-/** Per-head scores of one item, [layer][head], as train_lessons.py defines them. */
+/** Per-head scores of one item, {name: grid}, as train_lessons.py defines them. */
 function itemScores(name, it, ids, patterns, nHead, T) {
   const L = it.L;
-  return [0, 1].map((s) => patterns.map((P) => Array.from({ length: nHead }, (_, h) => {
-    const at = (q, k) => P[h * T * T + q * T + k];
-    let sum = 0, n = 0;
-    if (name === 'induction') {
-      if (s === 0) for (let t = L; t < 2 * L; t++, n++) sum += at(t, t - L + 1);
-      else for (let t = 1; t < 2 * L; t++, n++) sum += at(t, t - 1);
-    } else if (name === 'addition') {
-      if (s === 0) for (let k = 0; k <= 2; k++, n++) sum += at(7 + k, 2 - k) + at(7 + k, 6 - k);
-      else for (let k = 1; k <= 3; k++, n++) sum += at(7 + k, 3 - k) + at(7 + k, 7 - k);
-    } else {
-      for (let i = 0; i < L; i++, n++) {
-        const next = ids[L + 1 + i];
-        for (let j = 0; j < L; j++) if (s === 0 ? ids[j] === next : ids[j] >= next) sum += at(L + i, j);
-      }
-    }
-    return sum / n;
-  })));
+  const grid = (score) => patterns.map((P, l) => Array.from({ length: nHead }, (_, h) => score(P, h, l)));
+  const at = (P, h, q, k) => P[h * T * T + q * T + k];
+  const mean = (from, to, f) => { let s = 0; for (let t = from; t < to; t++) s += f(t); return s / (to - from); };
+  if (name === 'induction') {
+    // (P1h @ P0g)[t, j]: how much of token j head 1.h reads through head 0.g
+    const virt = (offset) => Array.from({ length: nHead }, (_, g) => Array.from({ length: nHead }, (_, h) => mean(L, 2 * L - 1, (t) => {
+      let s = 0;
+      for (let k = 0; k <= t; k++) s += at(patterns[1], h, t, k) * at(patterns[0], g, k, t - L + offset);
+      return s;
+    })));
+    return {
+      induction_score: grid((P, h) => mean(L, 2 * L - 1, (t) => at(P, h, t, t - L + 1))),
+      prev_token_score: grid((P, h) => mean(1, 2 * L, (t) => at(P, h, t, t - 1))),
+      lookback_ratio: grid((P, h) => mean(1, 2 * L, (t) => { let m = 0; for (let j = 0; j <= t; j++) m += j * at(P, h, t, j); return m / t; })),
+      virtual_induction_score: virt(1),
+      virtual_match_score: virt(0),
+    };
+  }
+  if (name === 'addition') {
+    return {
+      operand_score: grid((P, h) => mean(0, 3, (k) => at(P, h, 7 + k, 2 - k) + at(P, h, 7 + k, 6 - k))),
+      carry_score: grid((P, h) => mean(1, 4, (k) => at(P, h, 7 + k, 3 - k) + at(P, h, 7 + k, 7 - k))),
+    };
+  }
+  const sortScore = (s) => grid((P, h) => mean(0, L, (i) => {
+    const next = ids[L + 1 + i];
+    let sum = 0;
+    for (let j = 0; j < L; j++) if (s === 0 ? ids[j] === next : ids[j] >= next) sum += at(P, h, L + i, j);
+    return sum;
+  }));
+  return { next_letter_score: sortScore(0), remaining_score: sortScore(1) };
 }
 
-function mainMetric(name, gb, items) {
+/** A metric of lesson.json over items: acc_first / acc_repeat (induction) or exact. */
+function metricValue(name, metric, gb, items) {
   let c = 0, n = 0;
   for (const it of items) {
     const ids = Array.from(gb.tokenize(it.text).ids);
     const counts = itemCounts(name, it, runItem(gb, ids, false).ok);
-    if (name === 'induction') { c += counts.correct_repeat; n += it.L - 1; } else { c += counts.correct; n += 1; }
+    if (metric === 'acc_first') { c += counts.correct_first; n += it.L - 1; }
+    else if (metric === 'acc_repeat') { c += counts.correct_repeat; n += it.L - 1; }
+    else if (metric === 'exact') { c += counts.correct; n += 1; }
+    else throw new Error(`unknown metric ${metric}`);
   }
   return { value: c / n, correct: c, n };
 }
@@ -119,11 +139,13 @@ for (const name of ['induction', 'addition', 'sort']) {
         if (key in counts) assert.ok(Math.abs(counts[key] - want) <= TOL_COUNT, `item ${k} ${key}: ${counts[key]} vs PyTorch ${want}`);
       }
       const scores = itemScores(name, src, ids, r.patterns, nHead, r.T);
-      SCORE_NAMES[name].forEach((sn, s) => {
-        const want = it[sn].flat(), got = scores[s].flat();
+      for (const sn of SCORE_NAMES[name]) {
+        assert.ok(Array.isArray(it[sn]), `item ${k}: ${sn} missing in lesson.json`);
+        const want = it[sn].flat(), got = scores[sn].flat();
+        assert.equal(got.length, want.length, `item ${k} ${sn}: shape`);
         const worst = Math.max(...got.map((g, i) => Math.abs(g - want[i])));
         assert.ok(worst <= TOL_SCORE, `item ${k} ${sn}: differs from PyTorch by ${worst}`);
-      });
+      }
     }
     gb.destroy();
   });
@@ -154,11 +176,11 @@ for (const name of ['induction', 'addition', 'sort']) {
     if (why) return t.skip(why);
     const { lesson, gb } = await load();
     const items = lesson.sample.items;
-    const metric = lesson.main_metric;
     for (const c of lesson.claims) {
+      const metric = c.metric;
       gb.clearAblations();
       for (const [l, h] of c.heads) gb.setAblation(l, h, 'zero');
-      const m = mainMetric(name, gb, items);
+      const m = metricValue(name, metric, gb, items);
       const tol = TOL_COUNT / m.n;
       console.log(`  ${name} ${c.what} [${c.heads.map((x) => x.join('.')).join(',')}]: ${metric} ${m.value.toFixed(4)} (PyTorch ${c.sample}) ${c.op} ${c.bound}`);
       assert.ok(Math.abs(m.value - c.sample) <= tol + 1e-9, `${c.what}: ${m.value} vs PyTorch ${c.sample}`);
