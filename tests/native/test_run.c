@@ -190,17 +190,25 @@ static void test_logit_lens(gb_ctx *ctx, const int32_t *ids, int n) {
     CHECK(gb_logit_lens(ctx, 0, n, 3, top, pr) == GB_E_RANGE, "lens bad pos");
 }
 
+/* Runs ids and returns a copy of the logits (caller frees). */
+static float *run_logits(gb_ctx *ctx, const int32_t *ids, int n) {
+    const float *d;
+    gb_shape s;
+    gb_set_tokens(ctx, ids, n);
+    gb_run_all(ctx);
+    gb_activation_data(ctx, gb_hook_find("logits", NULL), -1, &d, &s);
+    float *copy = malloc(s.numel * sizeof(float));
+    memcpy(copy, d, s.numel * sizeof(float));
+    return copy;
+}
+
 /* The hub's gpt2 files have no "transformer." prefix and carry attn.bias /
  * attn.masked_bias buffers: same model, same logits. */
 static void test_published_layout(gb_ctx *ctx, const int32_t *ids, int n) {
     const float *d;
     gb_shape s;
     int hl = gb_hook_find("logits", NULL);
-    gb_set_tokens(ctx, ids, n);
-    gb_run_all(ctx);
-    gb_activation_data(ctx, hl, -1, &d, &s);
-    float *want = malloc(s.numel * sizeof(float));
-    memcpy(want, d, s.numel * sizeof(float));
+    float *want = run_logits(ctx, ids, n);
     synth_model pub;
     synth_published_layout = 1;
     synth_make(&pub, 3, 4, 20, 32);
@@ -225,11 +233,7 @@ static void test_owned_load(gb_ctx *ctx, const synth_model *m, const int32_t *id
     const float *d;
     gb_shape s;
     int hl = gb_hook_find("logits", NULL);
-    gb_set_tokens(ctx, ids, n);
-    gb_run_all(ctx);
-    gb_activation_data(ctx, hl, -1, &d, &s);
-    float *want = malloc(s.numel * sizeof(float));
-    memcpy(want, d, s.numel * sizeof(float));
+    float *want = run_logits(ctx, ids, n);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | m->st[i];
     for (int pad = 0; pad < 4; pad++) {
