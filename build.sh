@@ -75,7 +75,8 @@ build_wasm() {
 
 # The static site: web/ (minus its build-time tools), the engine, vendored
 # Mustache (never committed), the default model and its precomputed trace
-# (trace/default.json: the page draws it before the model has loaded).
+# (trace/default.json: the page draws it before the model has loaded), and
+# the lesson models (models/lessons/<name>/, lesson mode).
 # Until models/default/ exists (it is being trained), a small random-weights
 # placeholder with GPT-2's tokenizer stands in, marked as such in its config.
 build_site() {
@@ -92,6 +93,16 @@ build_site() {
     node tests/e2e/synth-model.js dist/models/default --placeholder 1 >/dev/null
   fi
   node web/tools/make-trace.js dist/models/default build/wasm/glassbox.wasm dist/trace/default.json
+  # Lesson mode (issue 9): each trained lesson model with its card and lesson.json
+  # (the page's walk reads the claims and the held-out sample from it).
+  local d f
+  for d in models/lessons/*/; do
+    if [ ! -f "$d/lesson.json" ] || [ ! -f "$d/model.safetensors" ]; then continue; fi
+    mkdir -p "dist/$d"
+    for f in config.json model.safetensors vocab.json merges.txt lesson.json MODEL_CARD.md; do
+      if [ -f "$d/$f" ]; then cp "$d/$f" "dist/$d"; fi
+    done
+  done
 }
 
 build_all() { install_deps; build_native; build_wasm; build_site; }

@@ -6,6 +6,7 @@
  * Every array returned is a fresh Float32Array/Int32Array (safe to transfer).
  */
 import { stepList, KIND } from './steps.js';
+import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
 
 /** Copy of an activation's data (glassbox.js views die on the next call). */
 function act(gb, name) { return gb.activation(name, { copy: true }).data; }
@@ -267,6 +268,74 @@ export class Session {
       rows.push({ layer: L, cells });
     }
     return { from, T, rows };
+  }
+
+  /**
+   * Lesson mode's live measurement (lesson-metrics.js defines every number)
+   * on the run's tokens: each scored position's greedy prediction and whether
+   * it is right, the counts lesson.json reports, one score grid, the focused
+   * head's attention pattern; with `heads` ablated ("L.H", mode 'zero' or
+   * 'mean') the same again; and the lesson's main metric over `items` (the
+   * card's held-out sample) without and with the ablation. The run is
+   * restored afterwards (no ablation, same tokens).
+   * @param {{lesson: string, grids?: string[], items?: {text: string, L?: number}[]|null,
+   *   heads?: string[], mode?: string, focus?: {layer: number, head: number}|null}} a
+   */
+  lessonMeasure({ lesson, grids = [], items = null, heads = [], mode = 'zero', focus = null }) {
+    const gb = this.gb, c = this.config, ids = this.ids.slice(), T = ids.length;
+    const lay = layout(lesson, ids);
+    const read = () => {
+      const preds = argmaxRows(gb.activation('logits').data, T, c.vocab_size);
+      const patterns = Array.from({ length: c.n_layer }, (_, l) => act(gb, `blocks.${l}.attn.hook_pattern`));
+      return { preds, counts: counts(lesson, ids, preds, lay), grids: grids.map((g) => scoreGrid(g, ids, patterns, c.n_head, lay)), patterns };
+    };
+    const setHeads = () => { for (const s of heads) { const [l, h] = s.split('.').map(Number); gb.setAblation(l, h, mode); } };
+    const clean = read();
+    let ablated = null, pattern = null;
+    if (focus && focus.layer < c.n_layer && focus.head < c.n_head) {
+      const P = clean.patterns[focus.layer];
+      pattern = { layer: focus.layer, head: focus.head, T, data: P.slice(focus.head * T * T, (focus.head + 1) * T * T) };
+    }
+    if (heads.length) { setHeads(); gb.runAll(); ablated = read(); }
+    let sample = null;
+    if (items && items.length) {
+      const key = `${lesson}|${items.length}|${items[0].text}`;
+      if (!this.sampleCache || this.sampleCache.key !== key) {
+        gb.clearAblations();
+        this.sampleCache = { key, clean: this._lessonPool(lesson, items) };
+      }
+      sample = { n: items.length, clean: this.sampleCache.clean, ablated: null };
+      if (heads.length) {
+        const k = `${heads.join(',')}|${mode}`;
+        sample.ablated = this.sampleCache[k] ??= (setHeads(), this._lessonPool(lesson, items));
+      }
+    }
+    if (heads.length || sample) {
+      gb.clearAblations();
+      gb.setTokens(ids);
+      gb.runAll();
+    }
+    const guess = (preds) => lay.groups.map((g, t) => (g ? this.piece(preds[t]) : null));
+    const strip = (r) => r && { preds: r.preds, guesses: guess(r.preds), counts: r.counts };
+    return {
+      lesson, ids, T, L: lay.L, groups: lay.groups, note: lay.note, complete: lay.complete, heads, mode,
+      clean: strip(clean), ablated: strip(ablated),
+      grids: grids.map((name, k) => ({ name, clean: clean.grids[k], ablated: ablated ? ablated.grids[k] : null })),
+      pattern, sample,
+    };
+  }
+
+  /** The lesson's pooled metrics over items, with whatever ablation is set. */
+  _lessonPool(lesson, items) {
+    const gb = this.gb, V = this.config.vocab_size;
+    const list = items.map((it) => {
+      const ids = Array.from(gb.tokenize(it.text).ids);
+      gb.setTokens(ids);
+      gb.runAll();
+      const preds = argmaxRows(gb.activation('logits').data, ids.length, V);
+      return counts(lesson, ids, preds, layout(lesson, ids, it.L));
+    });
+    return pool(lesson, list);
   }
 }
 

@@ -21,6 +21,8 @@ import { stageView } from './views/stage/stage.js';
 import { samplingView } from './views/sampling/sampling.js';
 import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
+import { lessonView } from './views/lesson/lesson.js';
+import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
 
 // ------------------------------------------------------------ view registry
 const registry = new Map();
@@ -37,8 +39,9 @@ registerView('stage', stageView);
 registerView('sampling', samplingView);
 registerView('ablation', ablationView);
 registerView('lens', lensView);
+registerView('lesson', lessonView);
 /** Views embed.html may show. */
-const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap'];
+const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson'];
 
 // ------------------------------------------------------------ state
 const isEmbed = document.body.classList.contains('embed');
@@ -87,7 +90,7 @@ async function refreshRun() {
     // Off-screen views get no new data now: drop what no longer matches the run.
     const sameAsTrace = trace && trace.run.ids.join() === run.ids.join();
     if (!sameAsTrace) store.set({ ...(visible.has('lens') ? {} : { lens: null }), ...(visible.has('ablation') ? {} : { ablation: null }) });
-    await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens()]);
+    await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens(), refreshLesson()]);
   });
 }
 
@@ -133,6 +136,35 @@ async function refreshLens() {
   await guard('lens', async () => {
     const l = await request('lens', 'lens', { maxPos: 16 });
     if (l) store.set({ lens: l });
+  });
+}
+
+/* Lesson mode: the card's numbers (lesson.json, fetched once per lesson) and
+ * the live measurement of the current step on the current run. */
+async function loadLessonJson() {
+  const name = store.get().lesson;
+  if (!name || (store.get().lessonJson && store.get().lessonJson.lesson === name)) return;
+  store.set({ lessonJson: null, lessonData: null });
+  await guard('lesson', async () => {
+    const res = await fetch(new URL(`${lessonModelUrl(name)}lesson.json`, location.href));
+    if (!res.ok) throw new Error(`${lessonModelUrl(name)}lesson.json: HTTP ${res.status}`);
+    const json = await res.json();
+    if (store.get().lesson === name) store.set({ lessonJson: json });
+  });
+  await refreshLesson();
+}
+
+async function refreshLesson() {
+  const s = store.get();
+  if (!live() || !s.lesson || !wants('lesson') || !s.lessonJson || s.lessonJson.lesson !== s.lesson || !s.run) return;
+  if (!s.status.modelName || !s.status.modelName.includes(lessonModelUrl(s.lesson))) return; // its model is still loading
+  await guard('lesson', async () => {
+    const step = LESSONS[s.lesson].steps[clampStep(s.lesson, s.lessonStep)];
+    const d = await request('lesson', 'lesson', {
+      lesson: s.lesson, grids: step.grids || [], items: s.lessonJson.sample.items,
+      heads: s.ablate, mode: s.ablateMode, focus: { layer: s.layer, head: s.head },
+    });
+    if (d) store.set({ lessonData: d });
   });
 }
 
@@ -200,12 +232,30 @@ const actions = {
     } catch (e) { setError('sampling', e); } finally { store.set({ generating: false }); }
   },
   resetGenerated() { store.set({ gen: [] }); refreshRun(); },
+  /** Starts lesson name (its model, first prompt and step), or leaves lesson mode (''). */
+  pickLesson(name) {
+    const s = store.get();
+    if (name && !LESSONS[name]) return;
+    if (name === s.lesson) return;
+    const model = name ? lessonModelUrl(name) : DEFAULTS.model;
+    store.set({ lesson: name, lessonStep: 0, lessonData: null, ablate: [], ablateMode: 'zero', gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0 });
+    if (name) loadLessonJson();
+    if (model !== (s.status.modelName || '')) loadModel({ url: model });
+  },
+  /** Goes to step i of the lesson: its view (stage, layer, head), no ablation outside "break it" steps. */
+  lessonGoto(i) {
+    const s = store.get();
+    if (!s.lesson) return;
+    const k = clampStep(s.lesson, i), step = LESSONS[s.lesson].steps[k];
+    store.set({ lessonStep: k, ...(step.show || {}), ...(step.ablate ? {} : { ablate: [] }) });
+  },
   toggleAblate(layer, head) {
     const key = `${layer}.${head}`, cur = store.get().ablate;
     store.set({ ablate: cur.includes(key) ? cur.filter((k) => k !== key) : [...cur, key] });
   },
   loadFiles: async (fileList) => {
     try {
+      if (store.get().lesson) store.set({ lesson: '', lessonStep: 0, lessonData: null, lessonJson: null });
       const { files, name, transfer } = await readModelFiles(fileList, (p) => store.set({ status: { ...store.get().status, phase: 'loading', progress: p, error: null } }));
       await loadModel({ files, name, transfer });
     } catch (e) {
@@ -233,10 +283,11 @@ store.subscribe((s, changed) => {
     refreshStep();
   }
   if (has('ablate', 'ablateMode')) refreshAblation();
+  if (has('ablate', 'ablateMode', 'lessonStep', 'layer', 'head') && !has('prompt')) refreshLesson();
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view', 'lesson', 'lessonStep'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -342,6 +393,7 @@ async function boot() {
   // When the trace covers the view, the engine starts after the first paint
   // (they would compete for the CPU); otherwise it starts at once.
   const traceDone = loadTrace();
+  if (store.get().lesson) loadLessonJson();
   const model = store.get().model;
   let started = false;
   const start = () => { if (!started) { started = true; loadModel({ url: model }); } };

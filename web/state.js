@@ -16,6 +16,9 @@
  *     ablate       string[] ablated heads as "L.H"
  *     ablateMode   string   'zero' or 'mean' (the head's mean output over the run)
  *     view         string   embed.html only: which view to show
+ *     lesson       string   lesson mode: '' (off) or a lessons.js LESSON_NAMES entry;
+ *                           its model is models/lessons/<name>/ unless the URL names one
+ *     lessonStep   number   the step of the lesson's walk (0-based)
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
@@ -24,11 +27,15 @@
  *     predict  the sampling trace summary (engine.js predict) or null
  *     ablation {before, after, heads} or null
  *     lens     logit-lens grid or null
+ *     lessonJson  the lesson's lesson.json (claims, sample, card numbers) or null
+ *     lessonData  the live lesson measurement (engine.js lessonMeasure) or null
  *     errors   {[viewName]: message} errors to show inside a view
  *   what main.js is doing:
  *     playing     boolean  Play is stepping through the walk
  *     generating  boolean  Generate is appending tokens
  */
+
+import { LESSON_NAMES, LESSONS, lessonModelUrl } from './lessons.js';
 
 /** Defaults; a URL field equal to its default is left out of the URL. */
 export const DEFAULTS = Object.freeze({
@@ -46,6 +53,8 @@ export const DEFAULTS = Object.freeze({
   ablate: Object.freeze([]),
   ablateMode: 'zero',
   view: 'stage',
+  lesson: '',
+  lessonStep: 0,
 });
 
 /** URL parameter name -> [state field, type]. Short names keep links short. */
@@ -64,11 +73,13 @@ export const URL_FIELDS = Object.freeze({
   ablate: ['ablate', 'list'],
   am: ['ablateMode', 'mode'],
   view: ['view', 'string'],
+  lesson: ['lesson', 'lesson'],
+  ls: ['lessonStep', 'int'],
 });
 
 const LIMITS = {
   layer: [0, 1023], head: [0, 1023], temperature: [0, 5], topK: [0, 1e6], topP: [0.01, 1],
-  seed: [0, 2 ** 31 - 1],
+  seed: [0, 2 ** 31 - 1], lessonStep: [0, 9],
 };
 
 const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
@@ -76,6 +87,7 @@ const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
 /** One parameter's text -> value, or undefined when it does not parse. */
 function parseValue(type, field, text) {
   if (type === 'string') return text;
+  if (type === 'lesson') return LESSON_NAMES.includes(text) ? text : undefined;
   if (type === 'mode') return text === 'zero' || text === 'mean' ? text : undefined;
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
@@ -104,6 +116,8 @@ export function decodeUrl(search) {
     const v = parseValue(type, field, q.get(param));
     if (v !== undefined) out[field] = v;
   }
+  if (out.lesson && out.model === undefined) out.model = lessonModelUrl(out.lesson);
+  if (out.lesson && out.prompt === undefined) out.prompt = LESSONS[out.lesson].prompts[0].text;
   return out;
 }
 
@@ -113,7 +127,8 @@ export function encodeUrl(state, { keepView = false } = {}) {
   for (const [param, [field, type]] of Object.entries(URL_FIELDS)) {
     const v = state[field];
     if (v === undefined || (field === 'view' && !keepView)) continue;
-    const def = DEFAULTS[field];
+    const def = field === 'model' && state.lesson ? lessonModelUrl(state.lesson)
+      : field === 'prompt' && state.lesson ? LESSONS[state.lesson].prompts[0].text : DEFAULTS[field];
     if (type === 'list' || type === 'ids' ? v.join(',') === def.join(',') : v === def) continue;
     q.set(param, formatValue(type, v));
   }
@@ -135,6 +150,8 @@ export function initialState(fromUrl = {}) {
     predict: null,
     ablation: null,
     lens: null,
+    lessonJson: null,
+    lessonData: null,
     errors: {},
   };
 }

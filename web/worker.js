@@ -20,6 +20,7 @@
  *   predict   {sampling, k}               -> prediction       engine.js predict
  *   ablation  {heads, mode, k}            -> comparison       engine.js ablation
  *   lens      {maxPos}                    -> grid             engine.js lens
+ *   lesson    {lesson, grid, items, heads, mode, focus} -> measurement   engine.js lessonMeasure
  *   memory    {}                          -> bytes of wasm memory
  */
 import { Glassbox } from './glassbox.js';
@@ -70,6 +71,7 @@ const verbs = {
   predict: (a) => needSession().predict(a),
   ablation: (a) => needSession().ablation(a),
   lens: (a) => needSession().lens(a),
+  lesson: (a) => needSession().lessonMeasure(a),
   memory: () => (gb ? gb.memoryBytes : 0),
 };
 

@@ -6,8 +6,9 @@ import { stepIndex, stepList, KIND } from '../../steps.js';
 
 export const EMBED_VIEWS = [
   ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'head ablation'], ['lens', 'logit lens'],
+  ['lesson', 'this lesson step'],
 ];
-const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420] };
+const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760] };
 
 /** The <iframe> snippet for a view of the current state (pure; tested in Node). */
 export function embedCode(templates, src, view, stage) {
@@ -17,11 +18,12 @@ export function embedCode(templates, src, view, stage) {
 }
 
 export function controlsView({ templates, actions }) {
-  let shareView = 'stage';
+  let picked = null; // the view the learner chose to embed; by default the lesson in lesson mode, else the step
   let shareKind = null;
   return {
-    watch: ['stage', 'layer', 'head', 'allHeads', 'config', 'playing'],
+    watch: ['stage', 'layer', 'head', 'allHeads', 'config', 'playing', 'lesson'],
     render(el, s) {
+      const shareView = picked || (s.lesson ? 'lesson' : 'stage');
       const c = s.config;
       const nL = c ? c.n_layer : 1, nH = c ? c.n_head : 1;
       const i = c ? stepIndex(s.stage, s.layer, nL) : 0;
@@ -41,18 +43,18 @@ export function controlsView({ templates, actions }) {
       for (const sel of el.querySelectorAll('select[data-field]')) sel.addEventListener('change', () => actions.set({ [sel.dataset.field]: Number(sel.value) }));
       el.querySelector('[data-field="allHeads"]').addEventListener('change', (ev) => actions.set({ allHeads: ev.target.checked }));
       const out = el.querySelector('.share-out'), text = el.querySelector('.share-text'), note = el.querySelector('.share-note');
-      const show = async (kind) => {
+      const show = async (kind, view = shareView) => {
         shareKind = kind;
         out.hidden = false;
         el.querySelector('[data-share="view"]').parentElement.hidden = kind !== 'embed';
-        const value = kind === 'embed' ? embedCode(templates, actions.shareUrl(true, shareView), shareView, s.stage) : actions.shareUrl(false);
+        const value = kind === 'embed' ? embedCode(templates, actions.shareUrl(true, view), view, s.stage) : actions.shareUrl(false);
         text.value = value;
         text.rows = kind === 'embed' ? 3 : 1;
         try { await navigator.clipboard.writeText(value); note.textContent = 'copied to the clipboard'; } catch { text.select(); note.textContent = 'select and copy'; }
       };
       on('link', () => show('link'));
       on('embed', () => show('embed'));
-      el.querySelector('[data-share="view"]').addEventListener('change', (ev) => { shareView = ev.target.value; show('embed'); });
+      el.querySelector('[data-share="view"]').addEventListener('change', (ev) => { picked = ev.target.value; show('embed', ev.target.value); });
       if (wasOpen && shareKind) show(shareKind);
     },
   };
