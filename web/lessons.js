@@ -93,7 +93,7 @@ export const LESSONS = {
       { title: 'The task', grids: [],
         look: 'After “>”, each position predicts the next letter of the sorted word, then ↵. The strip marks every prediction: all right. The model has to find, at each step, the smallest letter larger than the one it just wrote.' },
       { title: 'Who looks at the next letter?', grids: ['next_letter_score'], show: { stage: 'softmax', layer: 1, head: 3 },
-        look: 'The next-letter score: attention from the position about to write a letter to where that letter sits in the input. Every layer-2 head scores between 0.3 and 0.5, none near 1: no single head points at the answer.' },
+        look: 'The next-letter score: attention from the position about to write a letter to where that letter sits in the input. On the card’s held-out words every block-2 head scores between 0.34 and 0.49, none near 1: no single head points at the answer. On one word it varies more: compare your prompt with the card.' },
       { title: 'What do they look at instead?', grids: ['remaining_score'], show: { stage: 'softmax', layer: 1, head: 3 },
         look: 'The remaining score: attention to all the input letters not written yet (the next one and every larger one). The layer-2 heads put most of their attention there and little on letters already written: they narrow the choice by comparing, and the MLP picks the winner.' },
       { title: 'Break it, one head at a time', grids: ['next_letter_score'], ablate: true,

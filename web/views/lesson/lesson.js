@@ -110,6 +110,11 @@ export function lessonModel(s) {
     const info = SCORES[g.name], first = g.clean || g.ablated;
     const panels = [{ title: g.ablated ? 'all heads' : '', rows: g.clean ? gridRows(g.name, g.clean, s) : [] }];
     if (g.ablated) panels.push({ title: `${vm.ablatedText} ablated`, rows: gridRows(g.name, g.ablated, s) });
+    const card = s.lessonJson && s.lessonJson.heldout && s.lessonJson.heldout[g.name];
+    if (card && !g.ablated) {
+      panels[0].title = 'your prompt';
+      panels.push({ title: `model card: mean over ${s.lessonJson.heldout.scores_over || 'held-out'} held-out prompts`, rows: gridRows(g.name, card, s), card: true });
+    }
     return {
       name: g.name, label: info.label, what: info.what, virtual: info.grid === 'virtual', empty: !g.clean,
       cols: first ? first[0].map((_, h) => (info.grid === 'virtual' ? headName(1, h) : `h${h + 1}`)) : [],
@@ -146,7 +151,7 @@ export function lessonView({ templates, actions, embed }) {
       });
       on('[data-suggest]', 'click', (e) => actions.set({ ablate: e.dataset.suggest.split(' '), ablateMode: 'zero' }));
       on('[data-act="restore"]', 'click', () => actions.set({ ablate: [] }));
-      on('.lg-cell', 'click', (e) => {
+      on('button.lg-cell', 'click', (e) => {
         const l = Number(e.dataset.layer), h = Number(e.dataset.head);
         if (vm.ablateStep) actions.toggleAblate(l, h); else actions.set({ layer: l, head: h, stage: 'softmax' });
       });
