@@ -64,11 +64,17 @@ export function heatmap(o) {
   cv.width = Math.ceil(W * dpr); cv.height = Math.ceil(H * dpr);
   cv.style.width = `${W}px`; cv.style.height = `${H}px`;
   cv.setAttribute('role', 'img');
-  cv.setAttribute('aria-label', o.label || `heatmap ${rows} by ${cols}`);
+  cv.setAttribute('aria-label', `${o.label || `heatmap ${rows} by ${cols}`}; arrow keys read the cells`);
+  cv.tabIndex = 0;
+  // Keyboard: a cell cursor the arrow keys move (Home/End: row start/end);
+  // each cell's value is announced through a polite live region and the tooltip.
+  const live = document.createElement('span');
+  live.className = 'sr-only';
+  live.setAttribute('aria-live', 'polite');
   cv.dataset.rows = rows; cv.dataset.cols = cols;
-  wrap.append(cv);
+  wrap.append(cv, live);
   const ctx = cv.getContext('2d');
-  let hl = null;
+  let hl = null, cur = null, focused = false;
   // Cells are painted as one pixel each into an ImageData, then scaled up
   // without smoothing: one drawImage instead of rows × cols fillRects.
   const img = new ImageData(cols, rows);
@@ -132,6 +138,11 @@ export function heatmap(o) {
       ctx.strokeRect(labelW + 1, top + hl * ch + 1, cols * cw - 2, ch - 2);
       ctx.lineWidth = 1;
     }
+    if (focused && cur) {
+      ctx.strokeStyle = '#e69f00'; ctx.lineWidth = 3;
+      ctx.strokeRect(labelW + cur[1] * cw + 1.5, top + cur[0] * ch + 1.5, Math.max(3, cw - 3), Math.max(3, ch - 3));
+      ctx.lineWidth = 1;
+    }
   };
   draw();
   const cellAt = (ev) => {
@@ -148,6 +159,31 @@ export function heatmap(o) {
     if (o.onRow) o.onRow(i);
   });
   cv.addEventListener('mouseleave', () => { tip(null); if (o.onRow) o.onRow(null); });
+  const text = (i, j) => (o.describe ? o.describe(i, j, get(i, j)) : `${rowLabels[i] ?? i} · ${colLabels ? colLabels[j] : j}: ${fmt(get(i, j))}`);
+  const announce = () => {
+    const [i, j] = cur;
+    const t = `${text(i, j)} (row ${i + 1} of ${rows}, column ${j + 1} of ${cols})`;
+    live.textContent = t;
+    const r = cv.getBoundingClientRect();
+    tip(t, r.left + labelW + (j + 1) * cw, r.top + top + i * ch);
+    draw();
+    if (o.onRow) o.onRow(i);
+  };
+  cv.addEventListener('focus', () => { focused = true; cur ??= [0, 0]; announce(); });
+  cv.addEventListener('blur', () => { focused = false; tip(null); draw(); if (o.onRow) o.onRow(null); });
+  const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  cv.addEventListener('keydown', (ev) => {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    let [i, j] = cur || [0, 0];
+    if (MOVES[ev.key]) { i += MOVES[ev.key][0]; j += MOVES[ev.key][1]; }
+    else if (ev.key === 'Home') j = 0;
+    else if (ev.key === 'End') j = cols - 1;
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation(); // the page's ← → step through the model; here they move the cursor
+    cur = [Math.max(0, Math.min(rows - 1, i)), Math.max(0, Math.min(cols - 1, j))];
+    announce();
+  });
   wrap.highlightRow = (i) => { hl = i; draw(); };
   return wrap;
 }
@@ -183,8 +219,11 @@ export function svgEl(name, attrs = {}, parent) {
 export function arcs(o) {
   const { pieces, weight } = o;
   const T = pieces.length;
-  const step = Math.max(38, Math.min(90, Math.floor((o.maxWidth || 640) / T)));
-  const W = step * T + 10, H = 150, base = H - 30;
+  // Narrow screens (a phone, or a long prompt): steps down to 12 px with the
+  // labels turned upright, so the arcs fit the width instead of scrolling.
+  const step = Math.max(12, Math.min(90, Math.floor(((o.maxWidth || 640) - 10) / T)));
+  const turned = step < 38;
+  const W = step * T + 10, H = turned ? 190 : 150, base = turned ? 128 : H - 30;
   const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'arcs', role: 'img', 'aria-label': 'attention arcs' });
   const cx = (i) => 5 + step * i + step / 2;
   const g = svgEl('g', {}, svg);
@@ -203,8 +242,10 @@ export function arcs(o) {
     }
   };
   for (let i = 0; i < T; i++) {
-    const t = svgEl('text', { x: cx(i), y: base + 18, 'text-anchor': 'middle', class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg);
-    t.textContent = clip(pieces[i].replace(/ /g, '·'), 9);
+    const t = turned
+      ? svgEl('text', { x: cx(i) + 4, y: base + 10, 'text-anchor': 'end', transform: `rotate(-70 ${cx(i) + 4} ${base + 10})`, class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg)
+      : svgEl('text', { x: cx(i), y: base + 18, 'text-anchor': 'middle', class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg);
+    t.textContent = clip(pieces[i].replace(/ /g, '·'), turned ? 7 : 9);
     const on = () => { drawArcs(i); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.toggle('on', n === t)); o.onFocus?.(i); };
     const off = () => { drawArcs(o.focus ?? null); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.remove('on')); o.onFocus?.(null); };
     t.addEventListener('mouseenter', on); t.addEventListener('focus', on);

@@ -7,7 +7,7 @@ import { KIND } from '../../steps.js';
 import { heatmap, legend, arcs, lineChart, applyWidths, absMax, fmt, pct, svgEl, tip } from '../../lib/charts.js';
 import { css, probRGB, divRGB } from '../../lib/colors.js';
 import { showPiece } from '../tokens/tokens.js';
-import { samplingBars } from '../sampling/sampling.js';
+import { mountSamplingBars } from '../sampling/sampling.js';
 
 const mat = (a, C) => (i, j) => a[i * C + j];
 const headOf = (a, H, D, h) => (i, j) => a[(i * H + h) * D + j];
@@ -59,8 +59,7 @@ export function stageView({ templates, actions }) {
 
   function renderSample(box, s) {
     if (!s.predict) { box.innerHTML = '<p class="dim waiting">computing…</p>'; return; }
-    box.innerHTML = samplingBars(templates, s.predict);
-    applyWidths(box);
+    mountSamplingBars(box, templates, s.predict);
   }
 }
 
