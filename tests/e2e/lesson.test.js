@@ -9,6 +9,7 @@
  * request off the page's origin. Screenshots go to build/screenshots/lesson-*. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DIST, ROOT, missing, problems, setup, shot, shotEl } from './helpers.js';
@@ -117,7 +118,7 @@ describe('lesson mode', { skip: skip || false }, () => {
       for (const g of grids) assertGrid(await liveGrid(page, g), it[g], `${name} ${g}`);
       if (name === 'induction') {
         assert.match(await page.textContent('tr[data-kind="prompt"]'), new RegExp(`${it.metrics.correct_repeat}/${it.metrics.n_repeat} repeated · ${it.metrics.correct_first}/${it.metrics.n_first} first half`));
-        assert.match(await page.textContent('.lesson-live'), new RegExp(`repeat distance L = ${j.sample.items[1].L}`));
+        assert.match(await page.textContent('.lesson-live'), new RegExp(`Repeat distance L = ${j.sample.items[1].L}`));
       } else assert.match(await page.textContent('tr[data-kind="prompt"]'), /exact/);
       if (step === 4) await shotEl(page, '[data-view="lesson"]', `lesson-${name}-virtual`);
       assert.deepEqual(problems(rec), []);
@@ -129,6 +130,8 @@ describe('lesson mode', { skip: skip || false }, () => {
     const rec = await env.open('?lesson=induction&ls=4', { waitLive: false });
     const { page } = rec;
     await measured(page, 5);
+    const ms = await page.evaluate(() => performance.now());
+    console.log(`  lesson page load to first measured step: ${ms.toFixed(0)} ms (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)`);
     const head = j.named_heads.induction[0].join('.');
     await page.click(`[data-suggest="${head}"]`);
     await page.waitForFunction(() => document.querySelector('.lacc td.after') && !document.querySelector('.lesson-live .waiting'));

@@ -90,7 +90,7 @@ export function lessonModel(s) {
   });
   vm.stripRows = d.ablated ? ['all heads', `${vm.ablatedText} ablated`] : ['model'];
   vm.note = d.note;
-  vm.repeatText = name === 'induction' ? (d.L ? `repeat distance L = ${d.L}` : 'no repeat found') : '';
+  vm.repeatText = name === 'induction' ? (d.L ? `Repeat distance L = ${d.L}` : 'No repeat found') : '';
   // Accuracy: this prompt and the held-out sample, before and after; the card's number beside.
   const rows = [{ label: 'your prompt', clean: metricText(name, d.clean.counts, false), after: d.ablated ? metricText(name, d.ablated.counts, false) : null, kind: 'prompt' }];
   if (d.sample) {
@@ -100,7 +100,7 @@ export function lessonModel(s) {
   const cardVal = card && card.sample ? card.sample[main] : null;
   const liveVal = d.sample ? (d.sample.ablated || d.sample.clean)[main] : null;
   vm.acc = {
-    rows: rows.map((r) => ({ ...r, after: r.after || { text: '' } })), hasAfter: !!d.ablated, main,
+    rows: rows.map((r) => ({ ...r, after: r.after || { text: '' }, worse: !!r.after && r.after.value != null && r.clean.value != null && r.after.value < r.clean.value - 1e-9 })), hasAfter: !!d.ablated, main,
     card: cardVal == null ? '' : pct(cardVal), cardRaw: cardVal, liveRaw: liveVal,
     claim: card && card.claim ? `the card claims ${main} ${card.claim.op === '<=' ? '≤' : '≥'} ${pct(card.claim.bound)}` : '',
     agree: cardVal != null && liveVal != null && Math.abs(cardVal - liveVal) <= 1 / d.sample.n + 1e-9,
