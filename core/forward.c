@@ -16,6 +16,13 @@
 
 #define ACT(h, l) gb_acts_ptr(&ctx->acts, (h), (l))
 
+/* out[n,N] = x[n,K] @ w + b for a block matrix (packed at load when it could be). */
+static void linear(const gb_model *m, float *out, const float *x, const float *w, const float *b,
+                   int n, int K, int N) {
+    if (m->packed) gb_matmul_packed(out, x, w, b, n, K, N);
+    else gb_matmul(out, x, w, b, n, K, N);
+}
+
 /* ------------------------------------------------------------------ embed */
 /* x0[t] = wte[token[t]] + wpe[t] */
 static void embed_rows(gb_ctx *ctx, int t0, int t1) {
@@ -66,7 +73,7 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     gb_layernorm(ln, ACT(HOOK_LN1_SCALE, layer) + t0, x, w->ln_1_w, w->ln_1_b, n, C,
                  m->mc.c.layer_norm_epsilon);
     float *qkv = ctx->qkv; /* [n, 3C]: q | k | v per row */
-    gb_matmul(qkv, ln, w->c_attn_w, w->c_attn_b, n, C, 3 * C);
+    linear(m, qkv, ln, w->c_attn_w, w->c_attn_b, n, C, 3 * C);
     float *q = ACT(HOOK_Q, layer), *k = ACT(HOOK_K, layer), *v = ACT(HOOK_V, layer);
     for (int i = 0; i < n; i++) {
         size_t dst = (size_t)(t0 + i) * C;
@@ -78,7 +85,7 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     float *z = ACT(HOOK_Z, layer);
     gb_apply_ablations(ctx, layer, z, t0, t1);
     float *out = ACT(HOOK_ATTN_OUT, layer) + (size_t)t0 * C;
-    gb_matmul(out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
+    linear(m, out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
     float *mid = ACT(HOOK_RESID_MID, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) mid[i] = x[i] + out[i];
 }
@@ -99,11 +106,11 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
                  m->mc.c.layer_norm_epsilon);
     float *pre = ACT(HOOK_MLP_PRE, layer) + (size_t)t0 * M;
     float *post = ACT(HOOK_MLP_POST, layer) + (size_t)t0 * M;
-    gb_matmul(pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
+    linear(m, pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
     if (m->mc.act == GB_ACT_GELU_ERF) gelu_erf(post, pre, (size_t)n * M);
     else gb_gelu(post, pre, (size_t)n * M);
     float *out = ACT(HOOK_MLP_OUT, layer) + (size_t)t0 * C;
-    gb_matmul(out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
+    linear(m, out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
     float *res = ACT(HOOK_RESID_POST, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) res[i] = mid[i] + out[i];
     if (layer + 1 < m->mc.c.n_layer)

@@ -20,6 +20,26 @@
 void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 void gb_matmul_ref(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 
+/* Block weights packed in place (gb_pack_inplace), for gb_matmul_packed:
+ * w[K,N] (Conv1D layout) reordered into N / GB_PACK_NR column panels, panel
+ * p holding columns [p*NR, p*NR + NR) as K rows of NR contiguous floats:
+ *   element (k, n) at  (n / NR)*K*NR + k*NR + n % NR.
+ * Each step of the kernel's k loop then reads NR consecutive floats, and the
+ * whole matrix is one sequential stream. The matrix keeps its place and size,
+ * so N must be a multiple of GB_PACK_NR (else it stays in Conv1D layout and
+ * gb_matmul reads it, copying panels on the fly). */
+#define GB_PACK_NR 8
+/* Whether a [K,N] matrix can be packed in place. */
+int gb_packable(int K, int N);
+/* Packs w in place; scratch holds K * N floats (a copy of w is taken). */
+void gb_pack_inplace(float *w, int K, int N, float *scratch);
+void gb_pack_inplace_ref(float *w, int K, int N, float *scratch);
+/* out[T,N] = x[T,K] @ w + b[N], w packed by gb_pack_inplace; b may be NULL.
+ * Order per output as gb_matmul_ref (bias, then k ascending), so without
+ * FMA it matches gb_matmul_ref on the unpacked w bit for bit. */
+void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
+void gb_matmul_packed_ref(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
+
 /* Panel packing, element (k, n) = src[k*rs + n*cs] into panels of nr
  * columns: panel p holds columns [p*nr, p*nr + nr) as K rows of nr
  * contiguous floats (dst[(p*K + k)*nr + j]), zero past column N; dst holds

@@ -15,6 +15,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 // ----------------------------------------------------------------------------
 // matmuls
@@ -44,6 +45,38 @@ void gb_matmul_nt_ref(float *out, const float *x, const float *w, int T, int K, 
             const float *wn = w + (size_t)n * K;
             float acc = 0.0f;
             for (int k = 0; k < K; k++) acc += xt[k] * wn[k];
+            out[(size_t)t * N + n] = acc;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// block weights packed in place (layout in kernels.h)
+
+int gb_packable(int K, int N) { return K > 0 && N > 0 && N % GB_PACK_NR == 0; }
+
+/* Eight rows of w at a time: eight sequential source streams, and each
+ * panel's eight rows are 256 contiguous bytes of the destination. */
+void gb_pack_inplace_ref(float *w, int K, int N, float *scratch) {
+    const int NR = GB_PACK_NR;
+    memcpy(scratch, w, sizeof(float) * (size_t)K * N);
+    for (int k0 = 0; k0 < K; k0 += 8) {
+        int kn = K - k0 < 8 ? K - k0 : 8;
+        for (int n0 = 0; n0 < N; n0 += NR)
+            for (int k = k0; k < k0 + kn; k++)
+                memcpy(w + (size_t)n0 * K + (size_t)k * NR, scratch + (size_t)k * N + n0, sizeof(float) * NR);
+    }
+}
+
+/* gb_matmul_ref over the packed layout: same order (bias, then k ascending). */
+void gb_matmul_packed_ref(float *out, const float *x, const float *w, const float *b, int T, int K,
+                          int N) {
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * K;
+        for (int n = 0; n < N; n++) {
+            const float *col = w + (size_t)(n - n % GB_PACK_NR) * K + n % GB_PACK_NR;
+            float acc = b ? b[n] : 0.0f;
+            for (int k = 0; k < K; k++) acc += xt[k] * col[(size_t)k * GB_PACK_NR];
             out[(size_t)t * N + n] = acc;
         }
     }

@@ -9,8 +9,8 @@
  * Each kernel is written once over that vocabulary: a vector main loop, then a
  * scalar tail, and it never reads past the end of an array.
  *
- * Rounding versus the references (kernels_ref.c): gb_matmul and gb_matmul_nt
- * at T >= 4 keep the reference's order per output (bias, then k ascending),
+ * Rounding versus the references (kernels_ref.c): gb_matmul, gb_matmul_packed
+ * and gb_matmul_nt at T >= 4 keep the reference's order per output (bias, then k ascending),
  * so without FMA (SSE2, WASM) they match bit for bit; with
  * FMA each step rounds once instead of twice. Dot-product kernels
  * (gb_matmul_nt at T < 4, gb_dot, the sums in layernorm and softmax) sum VW
@@ -167,8 +167,10 @@ static inline vf v_exp(vf x) {
 // ----------------------------------------------------------------------------
 // gb_matmul: out[T,N] = x[T,K] @ w[K,N] + b, w in GPT-2's Conv1D layout
 //
-// The weights are used where they lie (in the model file's bytes: nothing is
-// repacked at load, so a load is one copy of the file). Two paths:
+// The engine's block matrices are packed in place at load and go through
+// gb_matmul_packed (below), which shares this register tile; gb_matmul serves
+// matrices that could not be packed (N not a multiple of GB_PACK_NR) and
+// callers with plain Conv1D weights. Two paths:
 //
 // T >= MM_PANEL_MIN_T (a prompt): w is cut into panels of PNR = 2 vectors of
 // columns. Each panel, K rows of PNR floats, is first copied into a contiguous
@@ -176,11 +178,14 @@ static inline vf v_exp(vf x) {
 // runs the register tile over it, so the k loop reads one sequential stream.
 // The copy is a pass over the weights that does not overlap the arithmetic
 // (a strided read, a new page per row: the prefetcher does not follow it):
-// measured in WASM it makes a 64-token forward ~5% slower (434 vs 414 ms of
-// CPU) than weights packed once at load, which in turn cost the load a second
-// pass over 340 MB and a second copy of them in memory (load 175 -> 80 ms of
-// CPU, wasm memory 1446 -> 961 MiB). Copying two panels per pass (whole
-// 64-byte lines) measured the same.
+// in WASM it made a 64-token forward ~12% slower (434 vs 386 ms of CPU) than
+// weights packed once at load. Copying two panels per pass (whole 64-byte
+// lines) measured the same.
+//
+// x is packed too (pack_rows: PMR rows interleaved, [k][PMR]), so the tile's
+// five broadcasts per k come from one pointer at constant offsets: V8 then
+// spends no address arithmetic on them (41 -> 36 instructions per k step;
+// the packed tile runs at ~93% of the measured mul+add peak in WASM).
 //
 // The register tile is PMR rows x PNR columns: per k, the panel's two vectors
 // are loaded once and each row's x[t,k] is broadcast to its two multiply-adds.
@@ -189,28 +194,33 @@ static inline vf v_exp(vf x) {
 // top of the k loop (19 live: spills, half speed); V_BARRIER after each row
 // keeps each broadcast next to its uses. Measured in WASM on the 4 GPT-2
 // shapes at T = 64: 5 x 8 ~ 4 x 8 + 5%; 6 x 8 and 3 x 16 spill; unrolling k
-// by 2 spills. Rows past the last full tile take the same kernel with fewer
-// rows; columns past the last full panel are zero-padded in the buffer and the
-// tile goes through a scratch tile.
+// by 2 or 4 spills (V8 schedules all the loads of the body first). The kernel
+// must not be inlined into its caller (V8 then spills the accumulators):
+// wasm-opt inlines a static function called from one place whatever LLVM's
+// noinline says, so each kernel has two call sites. Rows past the last full
+// tile are zero rows of the packed x and go through a scratch tile, as do
+// columns past the last full panel (zero-padded in the panel buffer).
 //
 // T < MM_PANEL_MIN_T (decode: one new token): no copy; out row = bias, then
 // the rows of w are streamed in order (mm_rows). Bandwidth-bound: every
-// weight is read once, sequentially, as fast as the old packed GEMV.
+// weight is read once, sequentially.
 //
 // Both keep the reference's order per output: bias, then k ascending, one
 // multiply and one add each, so without FMA (SSE2, WASM) they match
-// gb_matmul_ref bit for bit. If the panel buffer cannot be allocated, the
-// rows path computes the same result.
+// gb_matmul_ref bit for bit. If the buffers cannot be allocated, the rows
+// path computes the same result.
 
 #define PMR 5
 #define PNR (2 * VW)
 #define MM_PANEL_MIN_T 4
 
-/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k a[r*lda + k] * bp[k*PNR + j].
+/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k A(r, k) * bp[k*PNR + j], where
+ * A(r, k) = a[k*PMR + r] when packed (x packed by pack_rows: one pointer, the
+ * five broadcasts at constant offsets) and a[r*lda + k] otherwise.
  * Written out row by row (not as loops over arrays) so every compiler keeps
  * the accumulators in registers: gcc -O2 does not fully unroll the loops. */
 static inline __attribute__((always_inline)) void
-mm_kernel(int mr, float *o, int ldo, const float *a, int lda, const float *bp, int K,
+mm_kernel(int packed, int mr, float *o, int ldo, const float *a, int lda, const float *bp, int K,
           const float *init) {
     vf i0 = init ? v_load(init) : v_set1(0.0f), i1 = init ? v_load(init + VW) : v_set1(0.0f);
     vf c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
@@ -218,12 +228,12 @@ mm_kernel(int mr, float *o, int ldo, const float *a, int lda, const float *bp, i
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda;
 #define MM_ROW(r)                                                                             \
     if (mr > r) {                                                                             \
-        vf x = v_bcast(a##r + k);                                                             \
+        vf x = packed ? v_bcast(a + r) : v_bcast(a##r + k);                                   \
         c##r##0 = v_madd(c##r##0, x, b0);                                                     \
         c##r##1 = v_madd(c##r##1, x, b1);                                                     \
         V_BARRIER();                                                                          \
     }
-    for (int k = 0; k < K; k++, bp += PNR) {
+    for (int k = 0; k < K; k++, bp += PNR, a += packed ? PMR : 0) {
         vf b0 = v_load(bp), b1 = v_load(bp + VW);
         MM_ROW(0) MM_ROW(1) MM_ROW(2) MM_ROW(3) MM_ROW(4)
     }
@@ -234,16 +244,36 @@ mm_kernel(int mr, float *o, int ldo, const float *a, int lda, const float *bp, i
 #undef MM_STORE
 }
 
-/* One specialised copy per row count (mr is a constant in each). */
+/* One specialised copy per row count (mr is a constant in each): the packed
+ * kernel always computes PMR rows (pack_rows zero-pads x) and stores mr. */
 typedef void (*mm_kernel_fn)(float *, int, const float *, int, const float *, int, const float *);
 #define MM_KERNEL(R)                                                                          \
-    static void mm_kernel_##R(float *o, int ldo, const float *a, int lda,               \
+    static void mm_kernel_##R(float *o, int ldo, const float *a, int lda,                     \
                               const float *bp, int K, const float *init) {                    \
-        mm_kernel(R, o, ldo, a, lda, bp, K, init);                                            \
+        mm_kernel(0, R, o, ldo, a, lda, bp, K, init);                                         \
     }
 MM_KERNEL(1) MM_KERNEL(2) MM_KERNEL(3) MM_KERNEL(4) MM_KERNEL(5)
 static const mm_kernel_fn MM_KERNELS[PMR + 1] = {NULL, mm_kernel_1, mm_kernel_2, mm_kernel_3,
                                                  mm_kernel_4, mm_kernel_5};
+__attribute__((noinline)) static void mm_kernel_packed(float *o, int ldo, const float *ap,
+                                                       const float *bp, int K, const float *init) {
+    mm_kernel(1, PMR, o, ldo, ap, 0, bp, K, init);
+}
+
+/* x[T,K] as ceil(T / PMR) blocks of K rows of PMR floats: dst[(q*K + k)*PMR + r]
+ * = x[(q*PMR + r)*K + k], 0 past row T. */
+static void pack_rows(float *dst, const float *x, int T, int K) {
+    for (int t0 = 0; t0 < T; t0 += PMR, dst += (size_t)K * PMR) {
+        int mr = T - t0 < PMR ? T - t0 : PMR;
+        for (int r = 0; r < PMR; r++) {
+            const float *xr = x + (size_t)(t0 + r) * K;
+            if (r < mr)
+                for (int k = 0; k < K; k++) dst[k * PMR + r] = xr[k];
+            else
+                for (int k = 0; k < K; k++) dst[k * PMR + r] = 0.0f;
+        }
+    }
+}
 
 /* dst[k*PNR + j] = w[k*N + n0 + j] for the nn = min(PNR, N - n0) columns, 0 past them. */
 static void pack_panel(float *dst, const float *w, int K, int N, int n0) {
@@ -274,11 +304,18 @@ static void mm_rows(float *out, const float *x, const float *w, const float *b, 
 }
 
 void gb_matmul(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
-    float *panel = T >= MM_PANEL_MIN_T && K > 0 ? malloc((size_t)K * PNR * sizeof *panel) : NULL;
-    if (!panel) {
+    size_t blocks = ((size_t)T + PMR - 1) / PMR;
+    float *panel = NULL, *xp = NULL;
+    if (T >= MM_PANEL_MIN_T && K > 0) {
+        panel = malloc((size_t)K * PNR * sizeof *panel);
+        xp = malloc(blocks * PMR * (size_t)K * sizeof *xp);
+    }
+    if (!panel || !xp) {
+        free(panel), free(xp);
         mm_rows(out, x, w, b, T, K, N);
         return;
     }
+    pack_rows(xp, x, T, K);
     float tile[PMR * PNR], bias[PNR];
     for (int n0 = 0; n0 < N; n0 += PNR) {
         int nn = N - n0 < PNR ? N - n0 : PNR;
@@ -290,19 +327,108 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
         pack_panel(panel, w, K, N, n0);
         for (int t0 = 0; t0 < T; t0 += PMR) {
             int mr = T - t0 < PMR ? T - t0 : PMR;
-            const float *a = x + (size_t)t0 * K;
-            if (nn == PNR) {
-                MM_KERNELS[mr](out + (size_t)t0 * N + n0, N, a, K, panel, K, init);
+            const float *ap = xp + (size_t)(t0 / PMR) * K * PMR;
+            if (nn == PNR && mr == PMR) {
+                mm_kernel_packed(out + (size_t)t0 * N + n0, N, ap, panel, K, init);
             } else {
-                MM_KERNELS[mr](tile, PNR, a, K, panel, K, init);
+                mm_kernel_packed(tile, PNR, ap, panel, K, init);
                 for (int r = 0; r < mr; r++)
                     for (int j = 0; j < nn; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
             }
         }
     }
     free(panel);
+    free(xp);
 }
 
+
+// ----------------------------------------------------------------------------
+// gb_matmul_packed: out[T,N] = x[T,K] @ w + b, w packed in place at load
+//
+// The same PMR x PNR register tile as gb_matmul (mm_kernel_packed), but the
+// weight panel is read where it lies (K rows of PNR floats, contiguous): the
+// first row block streams it from memory, the others find it in cache. No
+// copy per call: gb_matmul's panel copy (a strided pass over every weight,
+// which does not overlap the arithmetic) was ~10% of a 64-token forward in
+// WASM. Packing costs the load two passes over the 340 MB of GPT-2 small's
+// block matrices (a copy to scratch, then the panels back in place): ~50 ms
+// of CPU in WASM, against ~48 ms saved per 64-token forward. Panels cut
+// into k-blocks of 32..256 rows (so that packing would need less scratch)
+// measured 19%..5% slower: each jump to the next block restarts the stream.
+// T < MM_PANEL_MIN_T (decode) streams the whole matrix once, in memory
+// order (mm_rows_packed).
+
+/* As gb_pack_inplace_ref, with vector copies: the copy to scratch and the
+ * eight-row strips (emscripten's memcpy copies a word at a time). */
+void gb_pack_inplace(float *w, int K, int N, float *scratch) {
+    size_t n = (size_t)K * N, i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        vf a = v_load(w + i), b = v_load(w + i + VW), c = v_load(w + i + 2 * VW), d = v_load(w + i + 3 * VW);
+        v_store(scratch + i, a), v_store(scratch + i + VW, b);
+        v_store(scratch + i + 2 * VW, c), v_store(scratch + i + 3 * VW, d);
+    }
+    for (; i < n; i++) scratch[i] = w[i];
+    for (int k0 = 0; k0 < K; k0 += 8) {
+        int kn = K - k0 < 8 ? K - k0 : 8;
+        for (int n0 = 0; n0 < N; n0 += GB_PACK_NR) {
+            float *dst = w + (size_t)n0 * K + (size_t)k0 * GB_PACK_NR;
+            const float *src = scratch + (size_t)k0 * N + n0;
+            for (int k = 0; k < kn; k++, dst += GB_PACK_NR, src += N)
+                for (int j = 0; j < GB_PACK_NR; j += VW) v_store(dst + j, v_load(src + j));
+        }
+    }
+}
+
+#if PNR == GB_PACK_NR
+/* Per panel, per row t: out[t, panel] = b, then the panel's K rows in order.
+ * The matrix is read once, front to back. */
+static void mm_rows_packed(float *out, const float *x, const float *w, const float *b, int T, int K,
+                           int N) {
+    vf z = v_set1(0.0f);
+    for (int n0 = 0; n0 < N; n0 += PNR, w += (size_t)K * PNR)
+        for (int t = 0; t < T; t++) {
+            const float *xt = x + (size_t)t * K, *bp = w;
+            vf c0 = b ? v_load(b + n0) : z, c1 = b ? v_load(b + n0 + VW) : z;
+            for (int k = 0; k < K; k++, bp += PNR) {
+                vf xk = v_bcast(xt + k);
+                c0 = v_madd(c0, xk, v_load(bp));
+                c1 = v_madd(c1, xk, v_load(bp + VW));
+            }
+            v_store(out + (size_t)t * N + n0, c0), v_store(out + (size_t)t * N + n0 + VW, c1);
+        }
+}
+
+void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    float *xp = T >= MM_PANEL_MIN_T ? malloc(((size_t)T + PMR - 1) / PMR * PMR * (size_t)K * sizeof *xp)
+                                    : NULL;
+    if (!xp) {
+        mm_rows_packed(out, x, w, b, T, K, N);
+        return;
+    }
+    pack_rows(xp, x, T, K);
+    float tile[PMR * PNR];
+    for (int n0 = 0; n0 < N; n0 += PNR) {
+        const float *init = b ? b + n0 : NULL, *bp = w + (size_t)n0 * K;
+        for (int t0 = 0; t0 < T; t0 += PMR) {
+            int mr = T - t0 < PMR ? T - t0 : PMR;
+            const float *ap = xp + (size_t)(t0 / PMR) * K * PMR;
+            if (mr == PMR) {
+                mm_kernel_packed(out + (size_t)t0 * N + n0, N, ap, bp, K, init);
+            } else {
+                mm_kernel_packed(tile, PNR, ap, bp, K, init);
+                for (int r = 0; r < mr; r++)
+                    for (int j = 0; j < PNR; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
+            }
+        }
+    }
+    free(xp);
+}
+#else
+/* A build whose tile is not GB_PACK_NR wide (avx2): the reference. */
+void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    gb_matmul_packed_ref(out, x, w, b, T, K, N);
+}
+#endif
 
 // ----------------------------------------------------------------------------
 // gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
@@ -504,6 +630,10 @@ void gb_matmul(float *out, const float *x, const float *w, const float *b, int T
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N) {
     gb_matmul_nt_ref(out, x, w, T, K, N);
 }
+void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N) {
+    gb_matmul_packed_ref(out, x, w, b, T, K, N);
+}
+void gb_pack_inplace(float *w, int K, int N, float *scratch) { gb_pack_inplace_ref(w, K, N, scratch); }
 void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
                   int T, int C, float eps) {
     gb_layernorm_ref(out, scale, x, w, b, T, C, eps);

@@ -9,7 +9,8 @@
  * Loading is one pass at most: an F32 tensor in bytes the model owns is used
  * in place (no copy), anything else is converted straight from the file bytes
  * into one arena allocated once (malloc, not calloc: every float of it is
- * written). Nothing is repacked: the kernels read GPT-2's Conv1D layout. */
+ * written). Then the four matrices of each block are packed in place for the
+ * matmul kernel (pack_blocks; one k-block of scratch, no second copy). */
 #include "model.h"
 
 #include <stdint.h>
@@ -157,6 +158,27 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, int in_plac
     return s;
 }
 
+/* Packs the four matrices of every block in place (gb_pack_inplace: they are
+ * in bytes the model owns, the file's or the arena's), so gb_matmul_packed
+ * streams them. All or none: a shape that cannot be packed, or no memory for
+ * the scratch (one matrix), leaves them in Conv1D layout for gb_matmul. */
+static void pack_blocks(gb_model *m) {
+    const gb_config *c = &m->mc.c;
+    int C = c->n_embd, M = c->d_mlp, widest = 3 * C > M ? 3 * C : M;  /* C x widest is the largest */
+    if (!gb_packable(C, 3 * C) || !gb_packable(C, M) || !gb_packable(M, C)) return;
+    float *scratch = malloc(sizeof(float) * (size_t)C * widest);
+    if (!scratch) return;
+    for (int l = 0; l < c->n_layer; l++) {
+        gb_block_weights *b = &m->h[l];
+        gb_pack_inplace(b->c_attn_w, C, 3 * C, scratch);
+        gb_pack_inplace(b->attn_c_proj_w, C, C, scratch);
+        gb_pack_inplace(b->c_fc_w, C, M, scratch);
+        gb_pack_inplace(b->mlp_c_proj_w, M, C, scratch);
+    }
+    free(scratch);
+    m->packed = 1;
+}
+
 static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
                             const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
                             gb_err *e) {
@@ -173,6 +195,7 @@ static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t conf
         s = load_weights(m, &st, owned != NULL, &used_file, e);
         gb_st_free(&st);
     }
+    if (!s) pack_blocks(m);
     if (!s && used_file) m->file = owned;
     else free(owned);
     if (s) gb_model_free(m);

@@ -1,6 +1,7 @@
 /* model.h — a GPT-2 checkpoint's weights, in F32, named after the HF tensors.
- * Shapes are in Conv1D order (input dim first), as stored by Hugging Face,
- * and the kernels use them in that layout (gb_matmul packs panels on the fly).
+ * Shapes are in Conv1D order (input dim first), as stored by Hugging Face;
+ * the four matrices of each block are then packed in place at load (see
+ * `packed`), the other tensors stay as stored.
  * So an F32 tensor can be used where it lies in the safetensors bytes: when
  * the engine owns those bytes (gb_model_load_owned), loading copies nothing
  * for them; other dtypes, misaligned tensors, and every tensor of a borrowed
@@ -33,6 +34,8 @@ typedef struct {
     float *lm_head;               /* [V, C]: wte when tied, else its own rows */
     float *arena;                 /* tensors converted or copied at load (NULL if none) */
     uint8_t *file;                /* owned safetensors bytes that tensors point into (NULL if none) */
+    int packed;                   /* 1: the block matrices are packed in place (gb_pack_inplace,
+                                     kernels.h) for gb_matmul_packed; 0: Conv1D layout, gb_matmul */
 } gb_model;
 
 /* Maximum bytes of F32 weights a model may take (the WASM heap is 4 GB and

@@ -159,6 +159,41 @@ static void check_matmul_nt(int T, int K, int N) {
     free(x), free(w), free(got), free(ref), free(exact);
 }
 
+/* gb_matmul_packed on w packed in place (gb_pack_inplace, SIMD and _ref must
+ * pack identically) against gb_matmul_ref on the Conv1D w: bit-identical
+ * without FMA (the order per output is the same), within tolerance with it;
+ * gb_matmul_packed_ref always bit-identical. Both paths: register tiles at
+ * T >= 4 (ragged last row block included), streamed panels below. */
+static void check_matmul_packed(int T, int K, int N, int with_bias) {
+    float *x = rand_buf((size_t)T * K, -1, 1), *w = rand_buf((size_t)K * N, -1, 1);
+    float *b = with_bias ? rand_buf((size_t)N, -1, 1) : NULL;
+    float *wp = malloc(sizeof(float) * (size_t)K * N), *wq = malloc(sizeof(float) * (size_t)K * N);
+    float *scratch = malloc(sizeof(float) * (size_t)K * N);
+    float *got = rand_buf((size_t)T * N, 0, 1), *ref = rand_buf((size_t)T * N, 0, 1);
+    float *gref = rand_buf((size_t)T * N, 0, 1);
+    memcpy(wp, w, sizeof(float) * (size_t)K * N);
+    memcpy(wq, w, sizeof(float) * (size_t)K * N);
+    CHECK(gb_packable(K, N), "gb_packable(%d, %d)", K, N);
+    gb_pack_inplace(wp, K, N, scratch);
+    gb_pack_inplace_ref(wq, K, N, scratch);
+    CHECK(memcmp(wp, wq, sizeof(float) * (size_t)K * N) == 0, "gb_pack_inplace K=%d N=%d differs from _ref", K, N);
+    CHECK(wp[(size_t)(N - 1) / GB_PACK_NR * GB_PACK_NR * K + (size_t)(K - 1) * GB_PACK_NR + (N - 1) % GB_PACK_NR] ==
+              w[(size_t)(K - 1) * N + N - 1],
+          "gb_pack_inplace K=%d N=%d: last element misplaced", K, N);
+    gb_matmul_packed(got, x, wp, b, T, K, N);
+    gb_matmul_packed_ref(gref, x, wp, b, T, K, N);
+    gb_matmul_ref(ref, x, w, b, T, K, N);
+    double e = max_rel_err(got, ref, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    note(W_MM, e);
+    CHECK(e <= TOL_MATMUL_REL, "gb_matmul_packed T=%d K=%d N=%d bias=%d: rel err %.3g", T, K, N, with_bias, e);
+    CHECK(memcmp(gref, ref, sizeof(float) * (size_t)T * N) == 0,
+          "gb_matmul_packed_ref T=%d K=%d N=%d: not bit-identical to gb_matmul_ref", T, K, N);
+    if (strcmp(gb_kernels_isa(), "avx2") != 0)
+        CHECK(memcmp(got, ref, sizeof(float) * (size_t)T * N) == 0,
+              "gb_matmul_packed T=%d K=%d N=%d: not bit-identical to gb_matmul_ref without FMA", T, K, N);
+    free(x), free(w), free(b), free(wp), free(wq), free(scratch), free(got), free(ref), free(gref);
+}
+
 static void test_matmuls(void) {
     static const int Ts[] = {1, 3, 4, 7, 8, 64};
     static const int Ks[] = {1, 5, 36, 64, 300, 768};
@@ -181,6 +216,15 @@ static void test_matmuls(void) {
             for (size_t d = 0; d < sizeof Np / sizeof *Np; d++) check_matmul_exact(Tp[a], Kp[c], Np[d], i++ % 3 != 0);
     check_matmul_exact(3, 3072, 21, 1);
     check_matmul_exact(7, 3072, 21, 0);
+    static const int Tk[] = {1, 2, 3, 4, 5, 6, 11, 64};
+    static const int Kk[] = {1, 3, 8, 9, 37, 768};
+    static const int Nk[] = {8, 16, 24, 72};
+    for (size_t a = 0; a < sizeof Tk / sizeof *Tk; a++)
+        for (size_t c = 0; c < sizeof Kk / sizeof *Kk; c++)
+            for (size_t d = 0; d < sizeof Nk / sizeof *Nk; d++) check_matmul_packed(Tk[a], Kk[c], Nk[d], i++ % 3 != 0);
+    check_matmul_packed(64, 768, 2304, 1); /* GPT-2's c_attn */
+    check_matmul_packed(7, 3072, 24, 0);
+    CHECK(!gb_packable(8, 12) && !gb_packable(0, 8) && gb_packable(1, 8), "gb_packable");
     static const int Tq[] = {4, 5, 9, 17}; /* gb_matmul_nt at T >= 4: packed x^T, wte rows broadcast */
     static const int Kq[] = {1, 3, 36, 769};
     static const int Nq[] = {1, 4, 5, 6, 11, 108};
