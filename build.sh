@@ -154,8 +154,8 @@ run_fuzz_smoke() {
 }
 
 # The unsanitized native tests under memcheck: any error or leak fails. Not in
-# `test`: the whole pass takes ~90 s on 2 cores (test_default_model and
-# test_kernels dominate), over the 60 s a CI step may spend here.
+# `test`: the whole pass takes ~160 s on 2 cores (test_lessons, test_default_model
+# and test_kernels dominate), over the 60 s a CI step may spend here.
 run_valgrind() {
   say "native tests under valgrind memcheck"
   make -s -j"$(nproc)" plain
