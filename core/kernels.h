@@ -40,13 +40,6 @@ void gb_pack_inplace_ref(float *w, int K, int N, float *scratch);
 void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 void gb_matmul_packed_ref(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 
-/* Panel packing, element (k, n) = src[k*rs + n*cs] into panels of nr
- * columns: panel p holds columns [p*nr, p*nr + nr) as K rows of nr
- * contiguous floats (dst[(p*K + k)*nr + j]), zero past column N; dst holds
- * ceil(N / nr) * nr * K floats. cs = K packs a row-major [N,K] as its
- * transpose (gb_matmul_nt packs x^T this way). */
-void gb_pack_panels(float *dst, const float *src, int K, int N, size_t rs, size_t cs, int nr);
-
 /* out[T,N] = x[T,K] @ w[N,K]^T: each output is a dot product with a row of w
  * (the tied LM head, wte [vocab, n_embd]). */
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N);

@@ -83,16 +83,6 @@ void gb_matmul_packed_ref(float *out, const float *x, const float *w, const floa
 }
 
 // ----------------------------------------------------------------------------
-// panel packing (layout in kernels.h)
-
-void gb_pack_panels(float *dst, const float *src, int K, int N, size_t rs, size_t cs, int nr) {
-    for (int n0 = 0; n0 < N; n0 += nr)
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < nr; j++)
-                *dst++ = n0 + j < N ? src[(size_t)k * rs + (size_t)(n0 + j) * cs] : 0.0f;
-}
-
-// ----------------------------------------------------------------------------
 // normalisation and activations
 
 /* Per row t of x[T,C]: mean, then population variance in a second pass over

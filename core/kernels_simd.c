@@ -58,17 +58,30 @@ static inline vf v_sub(vf a, vf b) { return wasm_f32x4_sub(a, b); }
 static inline vf v_mul(vf a, vf b) { return wasm_f32x4_mul(a, b); }
 static inline vf v_div(vf a, vf b) { return wasm_f32x4_div(a, b); }
 static inline vf v_madd(vf c, vf a, vf b) { return wasm_f32x4_add(c, wasm_f32x4_mul(a, b)); }
-/* max/min keep a NaN in x (so NaN inputs stay NaN). */
-static inline vf v_max(vf x, vf c) { return wasm_f32x4_max(x, c); }
-static inline vf v_min(vf x, vf c) { return wasm_f32x4_min(x, c); }
+/* max/min keep a NaN in x (so NaN inputs stay NaN), as SSE's maxps/minps
+ * with x second. pmax/pmin are those x86 semantics, one instruction each in
+ * V8; f32x4.max/min (NaN from either side, -0 < +0) take ~7 on x64. */
+static inline vf v_max(vf x, vf c) { return wasm_f32x4_pmax(x, c); }
+static inline vf v_min(vf x, vf c) { return wasm_f32x4_pmin(x, c); }
 static inline vf v_round(vf a) { return wasm_f32x4_nearest(a); }
 /* 2^n for integral n in [-126, 127] held as floats. */
 static inline vf v_pow2i(vf n) {
-    vi i = wasm_i32x4_trunc_sat_f32x4(n);
+    /* n + 1.5 * 2^23 is exact and holds n in its low mantissa bits; adding
+     * 127 and shifting left by 23 leaves (n + 127) << 23 (the constant's own
+     * bits shift out). i32x4.trunc_sat_f32x4_s is ~6 instructions in V8. */
+    vi i = wasm_f32x4_add(n, wasm_f32x4_splat(12582912.0f));
     return wasm_i32x4_shl(wasm_i32x4_add(i, wasm_i32x4_splat(127)), 23);
 }
 /* x where x >= lo, else 0 (NaN kept) */
 static inline vf v_zero_below(vf v, vf x, vf lo) { return wasm_v128_andnot(v, wasm_f32x4_lt(x, lo)); }
+/* rows a..d of a 4 x 4 block become its columns */
+#define V_TRANSPOSE4(a, b, c, d)                                                              \
+    do {                                                                                      \
+        vf t0_ = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), t1_ = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5); \
+        vf t2_ = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7), t3_ = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7); \
+        a = wasm_i32x4_shuffle(t0_, t1_, 0, 1, 4, 5), b = wasm_i32x4_shuffle(t0_, t1_, 2, 3, 6, 7); \
+        c = wasm_i32x4_shuffle(t2_, t3_, 0, 1, 4, 5), d = wasm_i32x4_shuffle(t2_, t3_, 2, 3, 6, 7); \
+    } while (0)
 
 #elif (defined(__x86_64__) || defined(__i386__)) && defined(__AVX2__) && defined(__FMA__)
 // ----------------------------------------------------------------------------
@@ -121,6 +134,7 @@ static inline vf v_pow2i(vf n) {
     return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(i, _mm_set1_epi32(127)), 23));
 }
 static inline vf v_zero_below(vf v, vf x, vf lo) { return _mm_andnot_ps(_mm_cmplt_ps(x, lo), v); }
+#define V_TRANSPOSE4(a, b, c, d) _MM_TRANSPOSE4_PS(a, b, c, d)
 #endif
 
 #ifdef VW
@@ -214,50 +228,33 @@ static inline vf v_exp(vf x) {
 #define PNR (2 * VW)
 #define MM_PANEL_MIN_T 4
 
-/* mr x PNR tile: o[r*ldo + j] = init[j] + sum_k A(r, k) * bp[k*PNR + j], where
- * A(r, k) = a[k*PMR + r] when packed (x packed by pack_rows: one pointer, the
- * five broadcasts at constant offsets) and a[r*lda + k] otherwise.
- * Written out row by row (not as loops over arrays) so every compiler keeps
- * the accumulators in registers: gcc -O2 does not fully unroll the loops. */
-static inline __attribute__((always_inline)) void
-mm_kernel(int packed, int mr, float *o, int ldo, const float *a, int lda, const float *bp, int K,
-          const float *init) {
+/* PMR x PNR tile: o[r*ldo + j] = init[j] + sum_k ap[k*PMR + r] * bp[k*PNR + j]
+ * (init NULL: 0), x packed by pack_rows (the five broadcasts at constant
+ * offsets from one pointer), bp one panel. Written out row by row (not as
+ * loops over arrays) so every compiler keeps the accumulators in registers:
+ * gcc -O2 does not fully unroll the loops. */
+__attribute__((noinline)) static void mm_kernel_packed(float *o, int ldo, const float *ap,
+                                                       const float *bp, int K, const float *init) {
     vf i0 = init ? v_load(init) : v_set1(0.0f), i1 = init ? v_load(init + VW) : v_set1(0.0f);
     vf c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1;
     vf c40 = i0, c41 = i1;
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda;
 #define MM_ROW(r)                                                                             \
-    if (mr > r) {                                                                             \
-        vf x = packed ? v_bcast(a + r) : v_bcast(a##r + k);                                   \
+    {                                                                                         \
+        vf x = v_bcast(ap + r);                                                               \
         c##r##0 = v_madd(c##r##0, x, b0);                                                     \
         c##r##1 = v_madd(c##r##1, x, b1);                                                     \
         V_BARRIER();                                                                          \
     }
-    for (int k = 0; k < K; k++, bp += PNR, a += packed ? PMR : 0) {
+    for (int k = 0; k < K; k++, bp += PNR, ap += PMR) {
         vf b0 = v_load(bp), b1 = v_load(bp + VW);
         MM_ROW(0) MM_ROW(1) MM_ROW(2) MM_ROW(3) MM_ROW(4)
     }
 #undef MM_ROW
-#define MM_STORE(r) \
-    if (mr > r) v_store(o + r * ldo, c##r##0), v_store(o + r * ldo + VW, c##r##1);
-    MM_STORE(0) MM_STORE(1) MM_STORE(2) MM_STORE(3) MM_STORE(4)
-#undef MM_STORE
-}
-
-/* One specialised copy per row count (mr is a constant in each): the packed
- * kernel always computes PMR rows (pack_rows zero-pads x) and stores mr. */
-typedef void (*mm_kernel_fn)(float *, int, const float *, int, const float *, int, const float *);
-#define MM_KERNEL(R)                                                                          \
-    static void mm_kernel_##R(float *o, int ldo, const float *a, int lda,                     \
-                              const float *bp, int K, const float *init) {                    \
-        mm_kernel(0, R, o, ldo, a, lda, bp, K, init);                                         \
-    }
-MM_KERNEL(1) MM_KERNEL(2) MM_KERNEL(3) MM_KERNEL(4) MM_KERNEL(5)
-static const mm_kernel_fn MM_KERNELS[PMR + 1] = {NULL, mm_kernel_1, mm_kernel_2, mm_kernel_3,
-                                                 mm_kernel_4, mm_kernel_5};
-__attribute__((noinline)) static void mm_kernel_packed(float *o, int ldo, const float *ap,
-                                                       const float *bp, int K, const float *init) {
-    mm_kernel(1, PMR, o, ldo, ap, 0, bp, K, init);
+    v_store(o, c00), v_store(o + VW, c01);
+    v_store(o + ldo, c10), v_store(o + ldo + VW, c11);
+    v_store(o + 2 * ldo, c20), v_store(o + 2 * ldo + VW, c21);
+    v_store(o + 3 * ldo, c30), v_store(o + 3 * ldo + VW, c31);
+    v_store(o + 4 * ldo, c40), v_store(o + 4 * ldo + VW, c41);
 }
 
 /* x[T,K] as ceil(T / PMR) blocks of K rows of PMR floats: dst[(q*K + k)*PMR + r]
@@ -434,13 +431,15 @@ void gb_matmul_packed(float *out, const float *x, const float *w, const float *b
 // gb_matmul_nt: out[T,N] = x[T,K] @ w[N,K]^T
 //
 // With several rows (T >= NT_PACKED_MIN_T, the LM head over a prompt), it is
-// gb_matmul's panel kernel with the roles swapped: x^T is packed into panels of PNR
-// positions (x is small: T x K), the rows of w (wte) are what gets broadcast,
-// and each PMR x PNR tile of out^T is written back transposed. w is read once,
-// PMR rows at a time, each group reused from L1 for every panel of positions.
-// The order per output is k ascending from 0, as gb_matmul_nt_ref. If the
-// T x K scratch cannot be allocated it falls back to the dot-product tiles
-// below.
+// gb_matmul's tile: x packed by pack_rows, and PNR rows of w (wte) at a time
+// transposed into a panel (K rows of PNR floats, 24 KB: it stays in L1 for
+// every row block of x), so outputs are written in place, rows of out. w is
+// read once, PNR rows side by side. The transposition is 4 x 4 vector
+// blocks (~2% of the arithmetic); broadcasting from five w rows in place
+// instead (no transposition, tiles written back transposed) ran ~10% slower in
+// WASM: V8 spends an address computation per row per k. The order per output
+// is k ascending from 0, as gb_matmul_nt_ref. If the scratch cannot be
+// allocated it falls back to the dot-product tiles below.
 //
 // Otherwise dot products vectorised over K. Pairs of x rows run in tiles of
 // 2 x-rows x 4 w-rows (8 independent accumulators; w is read once per pair of
@@ -452,21 +451,48 @@ void gb_matmul_packed(float *out, const float *x, const float *w, const float *b
 
 #define NT_PACKED_MIN_T 4
 
+/* panel[k*PNR + j] = w[j*K + k] for the nn <= PNR rows of w, 0 past them. */
+static void pack_transposed(float *panel, const float *w, int K, int nn) {
+    int k = 0;
+#if VW == 4
+    if (nn == PNR)
+        for (; k + 4 <= K; k += 4)
+            for (int g = 0; g < PNR; g += 4) {
+                const float *r = w + (size_t)g * K + k;
+                vf a = v_load(r), b = v_load(r + K), c = v_load(r + 2 * (size_t)K), d = v_load(r + 3 * (size_t)K);
+                V_TRANSPOSE4(a, b, c, d);
+                float *o = panel + (size_t)k * PNR + g;
+                v_store(o, a), v_store(o + PNR, b), v_store(o + 2 * PNR, c), v_store(o + 3 * PNR, d);
+            }
+#endif
+    for (; k < K; k++)
+        for (int j = 0; j < PNR; j++) panel[(size_t)k * PNR + j] = j < nn ? w[(size_t)j * K + k] : 0.0f;
+}
+
 static int matmul_nt_packed(float *out, const float *x, const float *w, int T, int K, int N) {
-    size_t panels = ((size_t)T + PNR - 1) / PNR;
-    float *xp = malloc(panels * (size_t)K * PNR * sizeof *xp), tile[PMR * PNR];
-    if (!xp) return 0;
-    gb_pack_panels(xp, x, K, T, 1, (size_t)K, PNR);
-    for (int n0 = 0; n0 < N; n0 += PMR) {
-        int mr = N - n0 < PMR ? N - n0 : PMR;
-        for (size_t q = 0; q < panels; q++) {
-            int t0 = (int)q * PNR, tn = T - t0 < PNR ? T - t0 : PNR;
-            MM_KERNELS[mr](tile, PNR, w + (size_t)n0 * K, K, xp + q * K * PNR, K, NULL);
-            for (int r = 0; r < mr; r++)
-                for (int j = 0; j < tn; j++) out[(size_t)(t0 + j) * N + n0 + r] = tile[r * PNR + j];
+    float *xp = malloc(((size_t)T + PMR - 1) / PMR * PMR * (size_t)K * sizeof *xp);
+    float *panel = malloc((size_t)K * PNR * sizeof *panel), tile[PMR * PNR];
+    if (!xp || !panel) {
+        free(xp), free(panel);
+        return 0;
+    }
+    pack_rows(xp, x, T, K);
+    for (int n0 = 0; n0 < N; n0 += PNR) {
+        int nn = N - n0 < PNR ? N - n0 : PNR;
+        pack_transposed(panel, w + (size_t)n0 * K, K, nn);
+        for (int t0 = 0; t0 < T; t0 += PMR) {
+            int mr = T - t0 < PMR ? T - t0 : PMR;
+            const float *ap = xp + (size_t)(t0 / PMR) * K * PMR;
+            if (mr == PMR && nn == PNR) {
+                mm_kernel_packed(out + (size_t)t0 * N + n0, N, ap, panel, K, NULL);
+            } else {
+                mm_kernel_packed(tile, PNR, ap, panel, K, NULL);
+                for (int r = 0; r < mr; r++)
+                    for (int j = 0; j < nn; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
+            }
         }
     }
-    free(xp);
+    free(xp), free(panel);
     return 1;
 }
 
