@@ -30,7 +30,7 @@ static void embed_rows(gb_ctx *ctx, int t0, int t1) {
     int C = m->mc.c.n_embd;
     float *emb = ACT(HOOK_EMBED, -1), *pos = ACT(HOOK_POS_EMBED, -1), *x = ACT(HOOK_RESID_PRE, 0);
     for (int t = t0; t < t1; t++) {
-        memcpy(emb + (size_t)t * C, m->wte + (size_t)ctx->tokens[t] * C, sizeof(float) * C);
+        gb_model_embedding(m, ctx->tokens[t], emb + (size_t)t * C);
         memcpy(pos + (size_t)t * C, m->wpe + (size_t)t * C, sizeof(float) * C);
         for (int i = 0; i < C; i++)
             x[(size_t)t * C + i] = emb[(size_t)t * C + i] + pos[(size_t)t * C + i];
@@ -126,7 +126,7 @@ static void final_rows(gb_ctx *ctx, int t0, int t1) {
     float *ln = ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C;
     gb_layernorm(ln, ACT(HOOK_LNF_SCALE, -1) + t0, x, m->ln_f_w, m->ln_f_b, n, C,
                  m->mc.c.layer_norm_epsilon);
-    gb_matmul_nt(ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ln, m->lm_head, n, C, V);
+    gb_model_lm_head(m, ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ln, n);
 }
 
 /* ------------------------------------------------------------------ scratch bookkeeping */

@@ -76,7 +76,7 @@ static gb_status lens_logits(gb_ctx *ctx, int layer, int pos, float *logits) {
                                : gb_acts_ptr(&ctx->acts, HOOK_RESID_POST, layer);
     float ln[16384]; /* n_embd <= GB_MAX_EMBD */
     gb_layernorm(ln, NULL, x + (size_t)pos * C, m->ln_f_w, m->ln_f_b, 1, C, m->mc.c.layer_norm_epsilon);
-    gb_matmul_nt(logits, ln, m->lm_head, 1, C, m->mc.c.vocab_size);
+    gb_model_lm_head(m, logits, ln, 1);
     return GB_OK;
 }
 

@@ -45,6 +45,22 @@ void gb_matmul_packed_ref(float *out, const float *x, const float *w, const floa
 void gb_matmul_nt(float *out, const float *x, const float *w, int T, int K, int N);
 void gb_matmul_nt_ref(float *out, const float *x, const float *w, int T, int K, int N);
 
+/* An output-major matrix w[N,K] (the LM head: wte [vocab, n_embd]) packed in
+ * place (gb_pack_nt_inplace) for gb_matmul_nt_packed: rows [n0, n0 + nn),
+ * n0 a multiple of GB_PACK_NR and nn = min(GB_PACK_NR, N - n0), already one
+ * contiguous run, are transposed within it into K rows of nn floats:
+ *   element (n, k) at  n0*K + k*nn + (n - n0).
+ * Any N; scratch holds GB_PACK_NR * K floats. One local pass, no copy of w. */
+void gb_pack_nt_inplace(float *w, int N, int K, float *scratch);
+void gb_pack_nt_inplace_ref(float *w, int N, int K, float *scratch);
+/* Row n of w packed by gb_pack_nt_inplace, into out[K]. */
+void gb_packed_nt_row(float *out, const float *w, int N, int K, int n);
+/* out[T,N] = x[T,K] @ w[N,K]^T with w packed by gb_pack_nt_inplace. Order
+ * per output as gb_matmul_nt_ref (k ascending from 0): without FMA the SIMD
+ * version matches it bit for bit. */
+void gb_matmul_nt_packed(float *out, const float *x, const float *w, int T, int K, int N);
+void gb_matmul_nt_packed_ref(float *out, const float *x, const float *w, int T, int K, int N);
+
 /* Per row t: scale[t] = sqrt(var(x[t]) + eps) (population variance),
  * out[t] = (x[t] - mean) / scale[t] * w + b. scale may be NULL. */
 void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,

@@ -82,6 +82,37 @@ void gb_matmul_packed_ref(float *out, const float *x, const float *w, const floa
     }
 }
 
+/* One panel of rows at a time: copy it out, write it back transposed. */
+void gb_pack_nt_inplace_ref(float *w, int N, int K, float *scratch) {
+    for (int n0 = 0; n0 < N; n0 += GB_PACK_NR) {
+        int nn = N - n0 < GB_PACK_NR ? N - n0 : GB_PACK_NR;
+        float *p = w + (size_t)n0 * K;
+        memcpy(scratch, p, sizeof(float) * (size_t)nn * K);
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < nn; j++) p[(size_t)k * nn + j] = scratch[(size_t)j * K + k];
+    }
+}
+
+void gb_packed_nt_row(float *out, const float *w, int N, int K, int n) {
+    int n0 = n - n % GB_PACK_NR, nn = N - n0 < GB_PACK_NR ? N - n0 : GB_PACK_NR;
+    const float *p = w + (size_t)n0 * K + (n - n0);
+    for (int k = 0; k < K; k++) out[k] = p[(size_t)k * nn];
+}
+
+/* gb_matmul_nt_ref over the packed layout: same order (k ascending from 0). */
+void gb_matmul_nt_packed_ref(float *out, const float *x, const float *w, int T, int K, int N) {
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * K;
+        for (int n = 0; n < N; n++) {
+            int n0 = n - n % GB_PACK_NR, nn = N - n0 < GB_PACK_NR ? N - n0 : GB_PACK_NR;
+            const float *col = w + (size_t)n0 * K + (n - n0);
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) acc += xt[k] * col[(size_t)k * nn];
+            out[(size_t)t * N + n] = acc;
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------
 // normalisation and activations
 

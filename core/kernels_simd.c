@@ -496,6 +496,81 @@ static int matmul_nt_packed(float *out, const float *x, const float *w, int T, i
     return 1;
 }
 
+/* As gb_pack_nt_inplace_ref; full panels by pack_transposed's 4 x 4 blocks. */
+void gb_pack_nt_inplace(float *w, int N, int K, float *scratch) {
+    int Nm = PNR == GB_PACK_NR ? N - N % PNR : 0;
+    for (int n0 = 0; n0 < Nm; n0 += PNR) {
+        float *p = w + (size_t)n0 * K;
+        size_t n = (size_t)PNR * K, i = 0;
+        for (; i + VW <= n; i += VW) v_store(scratch + i, v_load(p + i));
+        for (; i < n; i++) scratch[i] = p[i];
+        pack_transposed(p, scratch, K, PNR);
+    }
+    if (Nm < N) gb_pack_nt_inplace_ref(w + (size_t)Nm * K, N - Nm, K, scratch);
+}
+
+/* gb_matmul_nt on wte packed at load (gb_pack_nt_inplace): the panels
+ * matmul_nt_packed transposes on every call are already in place, so the
+ * pass over wte that does not overlap the arithmetic (~16 ms of a 64-token
+ * forward in WASM, memory-bound) is paid once, at load. T >= 4: the register
+ * tile over each panel; the last, narrower panel is padded into a buffer.
+ * T < 4 (decode): each panel streamed once, in memory order. */
+void gb_matmul_nt_packed(float *out, const float *x, const float *w, int T, int K, int N) {
+    float *xp = NULL, *pad = NULL, tile[PMR * PNR];
+    if (T >= MM_PANEL_MIN_T) {
+        xp = malloc(((size_t)T + PMR - 1) / PMR * PMR * (size_t)K * sizeof *xp);
+        pad = malloc((size_t)K * PNR * sizeof *pad);
+        if (xp && pad) pack_rows(xp, x, T, K);
+    }
+    for (int n0 = 0; n0 < N; n0 += PNR) {
+        int nn = N - n0 < PNR ? N - n0 : PNR;
+        const float *bp = w + (size_t)n0 * K;
+#if PNR == GB_PACK_NR
+        if (xp && pad) {
+            if (nn < PNR) { /* K rows of nn floats -> K rows of PNR, zero-padded */
+                for (int k = 0; k < K; k++)
+                    for (int j = 0; j < PNR; j++) pad[(size_t)k * PNR + j] = j < nn ? bp[(size_t)k * nn + j] : 0.0f;
+                bp = pad;
+            }
+            for (int t0 = 0; t0 < T; t0 += PMR) {
+                int mr = T - t0 < PMR ? T - t0 : PMR;
+                const float *ap = xp + (size_t)(t0 / PMR) * K * PMR;
+                if (mr == PMR && nn == PNR) {
+                    mm_kernel_packed(out + (size_t)t0 * N + n0, N, ap, bp, K, NULL);
+                } else {
+                    mm_kernel_packed(tile, PNR, ap, bp, K, NULL);
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < nn; j++) out[(size_t)(t0 + r) * N + n0 + j] = tile[r * PNR + j];
+                }
+            }
+            continue;
+        }
+        if (nn == PNR) {
+            for (int t = 0; t < T; t++) {
+                const float *xt = x + (size_t)t * K, *b = bp;
+                vf c0 = v_set1(0.0f), c1 = c0;
+                for (int k = 0; k < K; k++, b += PNR) {
+                    vf xk = v_bcast(xt + k);
+                    c0 = v_madd(c0, xk, v_load(b));
+                    c1 = v_madd(c1, xk, v_load(b + VW));
+                }
+                v_store(out + (size_t)t * N + n0, c0), v_store(out + (size_t)t * N + n0 + VW, c1);
+            }
+            continue;
+        }
+#endif
+        for (int t = 0; t < T; t++) {
+            const float *xt = x + (size_t)t * K;
+            for (int j = 0; j < nn; j++) {
+                float acc = 0.0f;
+                for (int k = 0; k < K; k++) acc += xt[k] * bp[(size_t)k * nn + j];
+                out[(size_t)t * N + n0 + j] = acc;
+            }
+        }
+    }
+    free(xp), free(pad);
+}
+
 static float dot_tail(const float *a, const float *b, int k0, int K, float acc) {
     for (int k = k0; k < K; k++) acc += a[k] * b[k];
     return acc;
@@ -660,6 +735,10 @@ void gb_matmul_packed(float *out, const float *x, const float *w, const float *b
     gb_matmul_packed_ref(out, x, w, b, T, K, N);
 }
 void gb_pack_inplace(float *w, int K, int N, float *scratch) { gb_pack_inplace_ref(w, K, N, scratch); }
+void gb_matmul_nt_packed(float *out, const float *x, const float *w, int T, int K, int N) {
+    gb_matmul_nt_packed_ref(out, x, w, T, K, N);
+}
+void gb_pack_nt_inplace(float *w, int N, int K, float *scratch) { gb_pack_nt_inplace_ref(w, N, K, scratch); }
 void gb_layernorm(float *out, float *scale, const float *x, const float *w, const float *b,
                   int T, int C, float eps) {
     gb_layernorm_ref(out, scale, x, w, b, T, C, eps);

@@ -9,8 +9,8 @@
  * Loading is one pass at most: an F32 tensor in bytes the model owns is used
  * in place (no copy), anything else is converted straight from the file bytes
  * into one arena allocated once (malloc, not calloc: every float of it is
- * written). Then the four matrices of each block are packed in place for the
- * matmul kernel (pack_blocks; one k-block of scratch, no second copy). */
+ * written). Then the four matrices of each block and the LM head are packed
+ * in place for the matmul kernels (pack_blocks, pack_lm_head: no second copy). */
 #include "model.h"
 
 #include <stdint.h>
@@ -179,6 +179,33 @@ static void pack_blocks(gb_model *m) {
     m->packed = 1;
 }
 
+/* Packs the LM head in place (gb_pack_nt_inplace: panels of GB_PACK_NR rows
+ * transposed within themselves), so gb_matmul_nt_packed reads it where it
+ * lies; wte when tied, whose rows the embedding then reads through
+ * gb_packed_nt_row. No scratch, no packing (gb_matmul_nt reads it as stored). */
+static void pack_lm_head(gb_model *m) {
+    const gb_config *c = &m->mc.c;
+    float *scratch = malloc(sizeof(float) * GB_PACK_NR * (size_t)c->n_embd);
+    if (!scratch) return;
+    gb_pack_nt_inplace(m->lm_head, c->vocab_size, c->n_embd, scratch);
+    free(scratch);
+    m->lm_head_packed = 1;
+}
+
+void gb_model_embedding(const gb_model *m, int token, float *out) {
+    int C = m->mc.c.n_embd;
+    if (m->lm_head_packed && m->lm_head == m->wte)
+        gb_packed_nt_row(out, m->wte, m->mc.c.vocab_size, C, token);
+    else
+        memcpy(out, m->wte + (size_t)token * C, sizeof(float) * C);
+}
+
+void gb_model_lm_head(const gb_model *m, float *logits, const float *x, int T) {
+    int C = m->mc.c.n_embd, V = m->mc.c.vocab_size;
+    if (m->lm_head_packed) gb_matmul_nt_packed(logits, x, m->lm_head, T, C, V);
+    else gb_matmul_nt(logits, x, m->lm_head, T, C, V);
+}
+
 static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
                             const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
                             gb_err *e) {
@@ -195,7 +222,7 @@ static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t conf
         s = load_weights(m, &st, owned != NULL, &used_file, e);
         gb_st_free(&st);
     }
-    if (!s) pack_blocks(m);
+    if (!s) pack_blocks(m), pack_lm_head(m);
     if (!s && used_file) m->file = owned;
     else free(owned);
     if (s) gb_model_free(m);

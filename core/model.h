@@ -1,7 +1,7 @@
 /* model.h — a GPT-2 checkpoint's weights, in F32, named after the HF tensors.
  * Shapes are in Conv1D order (input dim first), as stored by Hugging Face;
- * the four matrices of each block are then packed in place at load (see
- * `packed`), the other tensors stay as stored.
+ * the four matrices of each block and the LM head are then packed in place
+ * at load (see `packed`, `lm_head_packed`), the other tensors stay as stored.
  * So an F32 tensor can be used where it lies in the safetensors bytes: when
  * the engine owns those bytes (gb_model_load_owned), loading copies nothing
  * for them; other dtypes, misaligned tensors, and every tensor of a borrowed
@@ -27,7 +27,8 @@ typedef struct {
 
 typedef struct {
     gb_model_config mc;
-    float *wte;                   /* [V, C] token embeddings, also the tied LM head */
+    float *wte;                   /* [V, C] token embeddings, also the tied LM head (packed then:
+                                     rows through gb_model_embedding) */
     float *wpe;                   /* [P, C] position embeddings */
     gb_block_weights *h;          /* [n_layer] */
     float *ln_f_w, *ln_f_b;       /* [C] */
@@ -36,6 +37,8 @@ typedef struct {
     uint8_t *file;                /* owned safetensors bytes that tensors point into (NULL if none) */
     int packed;                   /* 1: the block matrices are packed in place (gb_pack_inplace,
                                      kernels.h) for gb_matmul_packed; 0: Conv1D layout, gb_matmul */
+    int lm_head_packed;           /* 1: lm_head (wte when tied) is packed in place (gb_pack_nt_inplace):
+                                     read it through gb_model_embedding / gb_model_lm_head */
 } gb_model;
 
 /* Maximum bytes of F32 weights a model may take (the WASM heap is 4 GB and
@@ -52,5 +55,10 @@ gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_l
 gb_status gb_model_load_owned(gb_model *m, const uint8_t *config_json, size_t config_len,
                               uint8_t *safetensors, size_t safetensors_len, gb_err *e);
 void gb_model_free(gb_model *m);
+
+/* out[n_embd] = the token's embedding (row `token` of wte, wherever packing put it). */
+void gb_model_embedding(const gb_model *m, int token, float *out);
+/* logits[T, vocab] = x[T, n_embd] @ lm_head^T. */
+void gb_model_lm_head(const gb_model *m, float *logits, const float *x, int T);
 
 #endif

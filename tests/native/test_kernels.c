@@ -194,6 +194,43 @@ static void check_matmul_packed(int T, int K, int N, int with_bias) {
     free(x), free(w), free(b), free(wp), free(wq), free(scratch), free(got), free(ref), free(gref);
 }
 
+/* gb_matmul_nt_packed on w packed by gb_pack_nt_inplace against
+ * gb_matmul_nt_ref on the row-major w: the order per output is the same, so
+ * bit-identical without FMA (both paths: tiles at T >= 4, rows below; the
+ * last, narrower panel included); every row read back by gb_packed_nt_row. */
+static void check_matmul_nt_packed(int T, int K, int N) {
+    float *x = rand_buf((size_t)T * K, -1, 1), *w = rand_buf((size_t)N * K, -1, 1);
+    float *wp = malloc(sizeof(float) * (size_t)N * K), *scratch = malloc(sizeof(float) * GB_PACK_NR * (size_t)K);
+    float *row = malloc(sizeof(float) * (size_t)K);
+    float *got = rand_buf((size_t)T * N, 0, 1), *ref = rand_buf((size_t)T * N, 0, 1);
+    float *gref = rand_buf((size_t)T * N, 0, 1);
+    float *wq = malloc(sizeof(float) * (size_t)N * K);
+    memcpy(wp, w, sizeof(float) * (size_t)N * K);
+    memcpy(wq, w, sizeof(float) * (size_t)N * K);
+    gb_pack_nt_inplace(wp, N, K, scratch);
+    gb_pack_nt_inplace_ref(wq, N, K, scratch);
+    CHECK(memcmp(wp, wq, sizeof(float) * (size_t)N * K) == 0, "gb_pack_nt_inplace N=%d K=%d differs from _ref", N, K);
+    free(wq);
+    int rows_ok = 1;
+    for (int n = 0; n < N; n++) {
+        gb_packed_nt_row(row, wp, N, K, n);
+        rows_ok &= memcmp(row, w + (size_t)n * K, sizeof(float) * (size_t)K) == 0;
+    }
+    CHECK(rows_ok, "gb_packed_nt_row N=%d K=%d: rows differ from the unpacked matrix", N, K);
+    gb_matmul_nt_packed(got, x, wp, T, K, N);
+    gb_matmul_nt_packed_ref(gref, x, wp, T, K, N);
+    gb_matmul_nt_ref(ref, x, w, T, K, N);
+    double e = max_rel_err(got, ref, (size_t)T * N, MATMUL_FLOOR * sqrt(K));
+    note(W_NT, e);
+    CHECK(e <= TOL_MATMUL_REL, "gb_matmul_nt_packed T=%d K=%d N=%d: rel err %.3g", T, K, N, e);
+    CHECK(memcmp(gref, ref, sizeof(float) * (size_t)T * N) == 0,
+          "gb_matmul_nt_packed_ref T=%d K=%d N=%d: not bit-identical to gb_matmul_nt_ref", T, K, N);
+    if (strcmp(gb_kernels_isa(), "avx2") != 0)
+        CHECK(memcmp(got, ref, sizeof(float) * (size_t)T * N) == 0,
+              "gb_matmul_nt_packed T=%d K=%d N=%d: not bit-identical to gb_matmul_nt_ref without FMA", T, K, N);
+    free(x), free(w), free(wp), free(scratch), free(row), free(got), free(ref), free(gref);
+}
+
 static void test_matmuls(void) {
     static const int Ts[] = {1, 3, 4, 7, 8, 64};
     static const int Ks[] = {1, 5, 36, 64, 300, 768};
@@ -225,6 +262,13 @@ static void test_matmuls(void) {
     check_matmul_packed(64, 768, 2304, 1); /* GPT-2's c_attn */
     check_matmul_packed(7, 3072, 24, 0);
     CHECK(!gb_packable(8, 12) && !gb_packable(0, 8) && gb_packable(1, 8), "gb_packable");
+    static const int Tn2[] = {1, 2, 3, 4, 5, 11, 64};
+    static const int Kn2[] = {1, 3, 8, 37, 768};
+    static const int Nn2[] = {1, 5, 8, 9, 16, 23, 77};
+    for (size_t a = 0; a < sizeof Tn2 / sizeof *Tn2; a++)
+        for (size_t c = 0; c < sizeof Kn2 / sizeof *Kn2; c++)
+            for (size_t d = 0; d < sizeof Nn2 / sizeof *Nn2; d++) check_matmul_nt_packed(Tn2[a], Kn2[c], Nn2[d]);
+    check_matmul_nt_packed(64, 768, 50257 / 8 + 1); /* a GPT-2-like ragged last panel */
     static const int Tq[] = {4, 5, 9, 17}; /* gb_matmul_nt at T >= 4: packed x^T, wte rows broadcast */
     static const int Kq[] = {1, 3, 36, 769};
     static const int Nq[] = {1, 4, 5, 6, 11, 108};
