@@ -54,11 +54,10 @@ static void attention_rows(gb_ctx *ctx, int layer, int t0, int t1) {
         for (int h = 0; h < H; h++) {
             float *s = scores + row + (size_t)h * (t + 1), *p = pattern + row + (size_t)h * (t + 1);
             const float *qh = q + ((size_t)t * H + h) * D;
-            for (int j = 0; j <= t; j++) s[j] = gb_dot(qh, k + ((size_t)j * H + h) * D, D) * scale;
+            gb_matvec(s, k + (size_t)h * D, (size_t)H * D, qh, t + 1, D); /* q . k[j], j <= t */
+            for (int j = 0; j <= t; j++) s[j] *= scale;
             gb_softmax(p, s, t + 1);
-            float *zh = z + ((size_t)t * H + h) * D;
-            memset(zh, 0, sizeof(float) * D);
-            for (int j = 0; j <= t; j++) gb_axpy(zh, p[j], v + ((size_t)j * H + h) * D, D);
+            gb_vecmat(z + ((size_t)t * H + h) * D, p, v + (size_t)h * D, (size_t)H * D, t + 1, D);
         }
     }
 }

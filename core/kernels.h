@@ -85,6 +85,18 @@ float gb_dot_ref(const float *a, const float *b, int n);
 void gb_axpy(float *y, float a, const float *x, int n);
 void gb_axpy_ref(float *y, float a, const float *x, int n);
 
+/* out[j] = sum_d m[j*ldm + d] x[d] for j < n: one query's attention scores
+ * against n keys (rows of m, ldm apart). Summed in lanes, as gb_dot: within
+ * float tolerance of the reference. */
+void gb_matvec(float *out, const float *m, size_t ldm, const float *x, int n, int D);
+void gb_matvec_ref(float *out, const float *m, size_t ldm, const float *x, int n, int D);
+
+/* out[d] = sum_j p[j] m[j*ldm + d] for d < D, from 0, j ascending (one
+ * query's attention-weighted sum of n value rows): the order of zeroing out
+ * then gb_axpy per row, so the SIMD version matches the reference bit for bit. */
+void gb_vecmat(float *out, const float *p, const float *m, size_t ldm, int n, int D);
+void gb_vecmat_ref(float *out, const float *p, const float *m, size_t ldm, int n, int D);
+
 /* "wasm-simd128", "sse2", "avx2" or "scalar": the path gb_* dispatch to. */
 const char *gb_kernels_isa(void);
 

@@ -185,3 +185,12 @@ float gb_dot_ref(const float *a, const float *b, int n) {
 void gb_axpy_ref(float *y, float a, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
+
+void gb_matvec_ref(float *out, const float *m, size_t ldm, const float *x, int n, int D) {
+    for (int j = 0; j < n; j++) out[j] = gb_dot_ref(m + (size_t)j * ldm, x, D);
+}
+
+void gb_vecmat_ref(float *out, const float *p, const float *m, size_t ldm, int n, int D) {
+    for (int d = 0; d < D; d++) out[d] = 0.0f;
+    for (int j = 0; j < n; j++) gb_axpy_ref(out, p[j], m + (size_t)j * ldm, D);
+}

@@ -439,6 +439,26 @@ static void check_vec(int n) {
     free(a), free(b), free(y1), free(y2), free(exact);
 }
 
+/* gb_matvec / gb_vecmat on n rows ldm apart (attention: keys or values of one
+ * head): matvec within tolerance of its reference, vecmat bit-identical. */
+static void check_matvec(int n, int D, int ldm) {
+    float *m = rand_buf((size_t)n * ldm + D, -1, 1), *x = rand_buf((size_t)D, -1, 1);
+    float *p = rand_buf((size_t)n, 0, 1);
+    float *o1 = rand_buf((size_t)n + D, 0, 1), *o2 = rand_buf((size_t)n + D, 0, 1);
+    gb_matvec(o1, m, (size_t)ldm, x, n, D);
+    gb_matvec_ref(o2, m, (size_t)ldm, x, n, D);
+    double e = max_rel_err(o1, o2, (size_t)n, VEC_FLOOR * sqrt(D));
+    note(W_VEC, e);
+    CHECK(e <= TOL_VEC_REL, "gb_matvec n=%d D=%d: rel err %.3g", n, D, e);
+    gb_vecmat(o1, p, m, (size_t)ldm, n, D);
+    gb_vecmat_ref(o2, p, m, (size_t)ldm, n, D);
+    if (strcmp(gb_kernels_isa(), "avx2") != 0)
+        CHECK(memcmp(o1, o2, sizeof(float) * (size_t)D) == 0, "gb_vecmat n=%d D=%d: not bit-identical", n, D);
+    e = max_rel_err(o1, o2, (size_t)D, VEC_FLOOR * sqrt(n));
+    CHECK(e <= TOL_VEC_REL, "gb_vecmat n=%d D=%d: rel err %.3g", n, D, e);
+    free(m), free(x), free(p), free(o1), free(o2);
+}
+
 // ----------------------------------------------------------------------------
 
 int main(void) {
@@ -462,6 +482,16 @@ int main(void) {
     check_layernorm(2, 3072);
     check_softmax(4099, 30.0f, 1);
     check_vec(50257);
+    {
+        uint64_t saved = rng_state; /* own stream: the inputs of the tests above stay as they were */
+        rng_state = 0x9E3779B97F4A7C15ull;
+        static const int Nv[] = {1, 2, 3, 4, 5, 7, 8, 9, 64, 65};
+        static const int Dv[] = {1, 3, 4, 5, 31, 32, 33, 64, 65};
+        for (size_t a = 0; a < sizeof Nv / sizeof *Nv; a++)
+            for (size_t c = 0; c < sizeof Dv / sizeof *Dv; c++) check_matvec(Nv[a], Dv[c], Dv[c] + 7 * (int)(a % 3));
+        check_matvec(64, 64, 768); /* GPT-2 small: one head's keys/values */
+        rng_state = saved;
+    }
     test_gelu();
 
     for (int i = 0; i < W_COUNT; i++) printf("  worst %-22s %.3g\n", WORST_NAME[i], worst[i]);
