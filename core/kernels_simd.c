@@ -522,8 +522,8 @@ void gb_matmul_nt_packed(float *out, const float *x, const float *w, int T, int 
         pad = malloc((size_t)K * PNR * sizeof *pad);
         if (xp && pad) pack_rows(xp, x, T, K);
     }
-    for (int n0 = 0; n0 < N; n0 += PNR) {
-        int nn = N - n0 < PNR ? N - n0 : PNR;
+    for (int n0 = 0; n0 < N; n0 += GB_PACK_NR) {
+        int nn = N - n0 < GB_PACK_NR ? N - n0 : GB_PACK_NR;
         const float *bp = w + (size_t)n0 * K;
 #if PNR == GB_PACK_NR
         if (xp && pad) {
