@@ -65,7 +65,9 @@ build_wasm() {
   # TOTAL_STACK: emcc 3.1.6's name for what later releases call STACK_SIZE.
   # ABORTING_MALLOC=0: malloc returns NULL at the 4 GB limit, so the engine
   # reports GB_E_OOM instead of trapping (already the default with growth).
-  emcc -O3 -msimd128 -std=c11 -Icore --no-entry \
+  # -mbulk-memory: memcpy/memset become memory.copy/fill (every current browser
+  # and Node 20 has them); measured -6 to -8 ms per GPT-2-small load.
+  emcc -O3 -msimd128 -mbulk-memory -std=c11 -Icore --no-entry \
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
     -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
     -s EXPORTED_FUNCTIONS="[$exports]" \
