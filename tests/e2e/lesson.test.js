@@ -24,8 +24,13 @@ async function measured(page, n) {
     && document.querySelector('.lacc') && !document.querySelector('.lesson-live .waiting'), n, { timeout: 20000 });
 }
 
-/** The live grid of a score, flattened ([layer][head] or [g][h]). */
-const liveGrid = (page, name) => page.$$eval(`table.lgrid[data-score="${name}"][data-panel="live"] button.lg-cell`, (b) => b.map((e) => Number(e.dataset.value)));
+/** The live grid of a score, flattened ([layer][head] or [g][h]). The grid can
+ * render a frame after the step's accuracy table, so wait for its cells. */
+async function liveGrid(page, name) {
+  const sel = `table.lgrid[data-score="${name}"][data-panel="live"] button.lg-cell`;
+  await page.waitForSelector(sel, { timeout: 20000 });
+  return page.$$eval(sel, (b) => b.map((e) => Number(e.dataset.value)));
+}
 
 function assertGrid(got, want, what) {
   const w = want.flat();
