@@ -80,63 +80,10 @@ static char *fz_strdup_n(const char *p, size_t n) {
 }
 
 /* ------------------------------------------------------------ models */
-/* The checkpoint's tensors (save_pretrained names, Conv1D shapes). Kept here
- * rather than borrowed from synth.h, whose internals other tests reshape. */
-typedef struct { char name[64]; int ndim, d0, d1; } fz_tensor;
-
-static int fz_list(fz_tensor *t, int L, int C, int M, int V, int P) {
-    int n = 0;
-#define T_(nd, a, b, ...) do { snprintf(t[n].name, 64, __VA_ARGS__); t[n].ndim = nd; t[n].d0 = a; t[n].d1 = b; n++; } while (0)
-    T_(2, V, C, "transformer.wte.weight");
-    T_(2, P, C, "transformer.wpe.weight");
-    for (int l = 0; l < L; l++) {
-        T_(1, C, 0, "transformer.h.%d.ln_1.weight", l); T_(1, C, 0, "transformer.h.%d.ln_1.bias", l);
-        T_(2, C, 3 * C, "transformer.h.%d.attn.c_attn.weight", l); T_(1, 3 * C, 0, "transformer.h.%d.attn.c_attn.bias", l);
-        T_(2, C, C, "transformer.h.%d.attn.c_proj.weight", l); T_(1, C, 0, "transformer.h.%d.attn.c_proj.bias", l);
-        T_(1, C, 0, "transformer.h.%d.ln_2.weight", l); T_(1, C, 0, "transformer.h.%d.ln_2.bias", l);
-        T_(2, C, M, "transformer.h.%d.mlp.c_fc.weight", l); T_(1, M, 0, "transformer.h.%d.mlp.c_fc.bias", l);
-        T_(2, M, C, "transformer.h.%d.mlp.c_proj.weight", l); T_(1, C, 0, "transformer.h.%d.mlp.c_proj.bias", l);
-    }
-    T_(1, C, 0, "transformer.ln_f.weight"); T_(1, C, 0, "transformer.ln_f.bias");
-#undef T_
-    return n;
-}
-
-/* A small random checkpoint like synth_make's, with vocab_size V (the
- * tokenizer files are left to the caller). */
+/* synth.h's small checkpoint with any vocabulary size, so a tokenizer with
+ * merges fits it; the tokenizer files are the caller's. */
 static void fz_model_make(synth_model *m, int L, int H, int C, int P, int V) {
-    int M = 4 * C;
-    fz_tensor *ts = malloc(sizeof *ts * (size_t)(4 + 12 * L));
-    int n = fz_list(ts, L, C, M, V, P);
-    m->config = malloc(512);
-    m->config_len = (size_t)snprintf(m->config, 512,
-        "{\"model_type\":\"gpt2\",\"n_layer\":%d,\"n_head\":%d,\"n_embd\":%d,\"n_positions\":%d,"
-        "\"vocab_size\":%d,\"layer_norm_epsilon\":1e-05,\"activation_function\":\"gelu_new\",\"n_inner\":null}",
-        L, H, C, P, V);
-    size_t hcap = 160 * (size_t)n + 64, hl = 0, off = 0;
-    char *hdr = malloc(hcap);
-    hl += (size_t)snprintf(hdr + hl, hcap - hl, "{\"__metadata__\":{\"format\":\"pt\"}");
-    for (int i = 0; i < n; i++) {
-        size_t bytes = (size_t)ts[i].d0 * (ts[i].ndim == 2 ? (size_t)ts[i].d1 : 1) * 4;
-        if (ts[i].ndim == 2)
-            hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
-                                   ts[i].name, ts[i].d0, ts[i].d1, off, off + bytes);
-        else
-            hl += (size_t)snprintf(hdr + hl, hcap - hl, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}",
-                                   ts[i].name, ts[i].d0, off, off + bytes);
-        off += bytes;
-    }
-    hl += (size_t)snprintf(hdr + hl, hcap - hl, "}");
-    m->st_len = 8 + hl + off;
-    m->st = malloc(m->st_len);
-    for (int i = 0; i < 8; i++) m->st[i] = (uint8_t)((uint64_t)hl >> (8 * i));
-    memcpy(m->st + 8, hdr, hl);
-    for (size_t i = 0; i < off / 4; i++) {
-        float w = 0.5f * synth_randn();
-        memcpy(m->st + 8 + hl + 4 * i, &w, 4);
-    }
-    free(hdr);
-    free(ts);
+    synth_make_weights(m, L, H, C, P, V);
     m->vocab = NULL; m->vocab_len = 0;
     m->merges = NULL; m->merges_len = 0;
 }

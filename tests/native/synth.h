@@ -77,9 +77,11 @@ static void synth_free(synth_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-static void synth_make(synth_model *m, int L, int H, int C, int P) {
-    int M = 4 * C, V = 256;
-    synth_tensor ts[4 + 14 * 16];
+/* config.json and model.safetensors only, with vocab_size V (the tokenizer
+ * files are left to the caller; the fuzz targets pair it with their own). */
+static void synth_make_weights(synth_model *m, int L, int H, int C, int P, int V) {
+    int M = 4 * C;
+    synth_tensor *ts = malloc(sizeof *ts * (size_t)(4 + 14 * L));
     int n = synth_list(ts, L, C, M, V, P);
     m->config = malloc(512);
     m->config_len = (size_t)snprintf(m->config, 512,
@@ -118,6 +120,12 @@ static void synth_make(synth_model *m, int L, int H, int C, int P) {
     memcpy(m->st + 8 + hl, w, off);
     free(w);
     free(hdr);
+    free(ts);
+}
+
+/* A model with the 256-byte vocabulary (id = byte) and no merges. */
+static void synth_make(synth_model *m, int L, int H, int C, int P) {
+    synth_make_weights(m, L, H, C, P, 256);
     m->vocab = malloc(256 * 16 + 8);
     size_t vl = 0;
     m->vocab[vl++] = '{';
