@@ -66,7 +66,9 @@ async function request(kind, verb, args, opts) {
 
 function setError(view, err) {
   const s = store.get();
-  store.set({ errors: { ...s.errors, [view]: err ? (err.message || String(err)) : undefined } });
+  const msg = err ? (err.message || String(err)) : undefined;
+  if (s.errors[view] === msg) return; // no change, no re-render of every view that shows errors
+  store.set({ errors: { ...s.errors, [view]: msg } });
 }
 
 async function guard(view, fn) {

@@ -291,6 +291,17 @@ export function lineChart(o) {
 }
 
 /** Sets style.width of every [data-w] descendant to its value in percent (CSP-safe bars). */
+/** Sets el's HTML unless it is already exactly that, and says whether it did.
+ * A view with buttons must not rebuild them when nothing changed: a click
+ * whose mousedown and mouseup land on two different (rebuilt) buttons is
+ * lost, and loading fires many state changes a user can click through. */
+export function replaceHtml(el, html) {
+  if (el.dataset.html === html) return false;
+  el.innerHTML = html;
+  el.dataset.html = html;
+  return true;
+}
+
 export function applyWidths(root) {
   for (const e of root.querySelectorAll('[data-w]')) e.style.width = `${Math.max(0, Math.min(100, Number(e.dataset.w)))}%`;
   for (const e of root.querySelectorAll('[data-bg]')) e.style.background = e.dataset.bg;

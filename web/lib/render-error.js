@@ -22,5 +22,6 @@ export function renderError(el, err, { title = 'This view failed', rethrow = tru
     box.append(d);
   }
   el.replaceChildren(box);
+  delete el.dataset.html; // replaceHtml must draw the view again next time
   if (rethrow) queueMicrotask(() => { throw err; });
 }

@@ -2,7 +2,7 @@
  * a head ablates it (the engine replaces that head's hook_z), and the
  * bars compare the last position's next-token probabilities before and after.
  * Mean ablation replaces the output with its mean over the run's positions. */
-import { applyWidths, pct } from '../../lib/charts.js';
+import { applyWidths, pct, replaceHtml } from '../../lib/charts.js';
 import { showPiece } from '../tokens/tokens.js';
 
 /** The view-model (pure; tested in Node). */
@@ -33,7 +33,7 @@ export function ablationView({ templates, actions }) {
   return {
     watch: ['ablation', 'ablate', 'ablateMode', 'config', 'errors'],
     render(el, s) {
-      el.innerHTML = templates.render('ablation', 'main', ablationModel(s));
+      if (!replaceHtml(el, templates.render('ablation', 'main', ablationModel(s)))) return;
       applyWidths(el);
       for (const b of el.querySelectorAll('.hg-cell')) b.addEventListener('click', () => actions.toggleAblate(Number(b.dataset.layer), Number(b.dataset.head)));
       el.querySelector('.clear-ablate')?.addEventListener('click', () => actions.set({ ablate: [] }));
