@@ -31,6 +31,7 @@ static void free_run(gb_ctx *ctx) {
 
 void gb_destroy(gb_ctx *ctx) {
     if (!ctx) return;
+    gb_load_cancel(ctx);
     free_run(ctx);
     gb_model_free(&ctx->model);
     gb_tokenizer_free(ctx->tok);
@@ -71,12 +72,13 @@ static gb_status alloc_run(gb_ctx *ctx) {
     return GB_OK;
 }
 
-/* owned: safetensors is ours to keep or free (gb_load_model_owned). */
-static gb_status load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
-                            const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
-                            const uint8_t *vocab_json, size_t vocab_len,
-                            const uint8_t *merges_txt, size_t merges_len,
-                            const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
+/* owned: safetensors is ours to keep or free (gb_load_model_owned, or a
+ * streaming load, which passes what it packed on the way as prepacked). */
+gb_status gb_ctx_load(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                      const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
+                      unsigned prepacked, const uint8_t *vocab_json, size_t vocab_len,
+                      const uint8_t *merges_txt, size_t merges_len,
+                      const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
     if (!ctx) {
         free(owned);
         return GB_E_ARG;
@@ -84,7 +86,7 @@ static gb_status load_model(gb_ctx *ctx, const uint8_t *config_json, size_t conf
     gb_err_clear(&ctx->err);
     gb_model m;
     gb_tokenizer *tok = NULL;
-    gb_status s = owned ? gb_model_load_owned(&m, config_json, config_len, owned, safetensors_len, &ctx->err)
+    gb_status s = owned ? gb_model_load_owned(&m, config_json, config_len, owned, safetensors_len, prepacked, &ctx->err)
                         : gb_model_load(&m, config_json, config_len, safetensors, safetensors_len, &ctx->err);
     if (s) return s;
     s = gb_tokenizer_load(&tok, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
@@ -114,8 +116,9 @@ gb_status gb_load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_l
                         const uint8_t *vocab_json, size_t vocab_len,
                         const uint8_t *merges_txt, size_t merges_len,
                         const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    return load_model(ctx, config_json, config_len, safetensors, safetensors_len, NULL, vocab_json,
-                      vocab_len, merges_txt, merges_len, tokenizer_json, tokenizer_json_len);
+    return gb_ctx_load(ctx, config_json, config_len, safetensors, safetensors_len, NULL, 0,
+                       vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
+                       tokenizer_json_len);
 }
 
 gb_status gb_load_model_owned(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
@@ -123,9 +126,9 @@ gb_status gb_load_model_owned(gb_ctx *ctx, const uint8_t *config_json, size_t co
                               const uint8_t *vocab_json, size_t vocab_len,
                               const uint8_t *merges_txt, size_t merges_len,
                               const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    return load_model(ctx, config_json, config_len, safetensors, safetensors_len, safetensors,
-                      vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
-                      tokenizer_json_len);
+    return gb_ctx_load(ctx, config_json, config_len, safetensors, safetensors_len, safetensors, 0,
+                       vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
+                       tokenizer_json_len);
 }
 
 const gb_config *gb_get_config(const gb_ctx *ctx) {

@@ -80,6 +80,22 @@ gb_status gb_load_model_owned(gb_ctx *ctx,
                               const uint8_t *vocab_json, size_t vocab_len,
                               const uint8_t *merges_txt, size_t merges_len,
                               const uint8_t *tokenizer_json, size_t tokenizer_json_len);
+/* The same load with model.safetensors arriving in pieces (a download, a file
+ * read in chunks): gb_load_begin takes config.json and the file's exact size;
+ * gb_load_write takes the next n bytes, split anywhere; gb_load_finish takes
+ * the tokenizer and loads as gb_load_model_owned would, with the same errors.
+ * The engine keeps one copy of the file and packs the matmul weights as their
+ * bytes arrive, so there is no second pass over them. More bytes than
+ * announced, or fewer at finish, is an error; any error ends the load (as
+ * gb_load_cancel) and the previously loaded model stays usable throughout. */
+gb_status gb_load_begin(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                        size_t safetensors_len);
+gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n);
+gb_status gb_load_finish(gb_ctx *ctx,
+                         const uint8_t *vocab_json, size_t vocab_len,
+                         const uint8_t *merges_txt, size_t merges_len,
+                         const uint8_t *tokenizer_json, size_t tokenizer_json_len);
+void gb_load_cancel(gb_ctx *ctx); /* drops a load in progress; no-op without one */
 const gb_config *gb_get_config(const gb_ctx *ctx); /* NULL before a model loads */
 
 /* ---------------------------------------------------------------- tokenizer */

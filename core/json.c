@@ -351,6 +351,18 @@ int gb_json_number(const gb_json *doc, int32_t node, double *out) {
     const gb_json_node *n = &doc->nodes[node];
     if (n->type != GB_JSON_NUMBER || n->end > doc->len || n->start >= n->end) return -1;
     size_t len = n->end - n->start;
+    /* Plain integers (every id in vocab.json) without strtod, whose wasm build
+     * multiplies in software long double: exact below 10^15, as strtod's. */
+    if (len <= 15) {
+        const char *c = doc->src + n->start;
+        size_t k = c[0] == '-';
+        double v = 0;
+        for (; k < len && c[k] >= '0' && c[k] <= '9'; k++) v = v * 10 + (c[k] - '0');
+        if (k == len && len > (size_t)(c[0] == '-')) {
+            *out = c[0] == '-' ? -v : v;
+            return 0;
+        }
+    }
     char small[64], *buf = small;
     if (len >= sizeof small && !(buf = malloc(len + 1))) return -1;
     memcpy(buf, doc->src + n->start, len);

@@ -162,10 +162,14 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, int in_plac
  * in bytes the model owns, the file's or the arena's), so gb_matmul_packed
  * streams them. All or none: a shape that cannot be packed, or no memory for
  * the scratch (one matrix), leaves them in Conv1D layout for gb_matmul. */
-static void pack_blocks(gb_model *m) {
+static void pack_blocks(gb_model *m, int already) {
     const gb_config *c = &m->mc.c;
     int C = c->n_embd, M = c->d_mlp, widest = 3 * C > M ? 3 * C : M;  /* C x widest is the largest */
     if (!gb_packable(C, 3 * C) || !gb_packable(C, M) || !gb_packable(M, C)) return;
+    if (already) { /* a streaming load packed them as they arrived (gb_model_pack_plan) */
+        m->packed = 1;
+        return;
+    }
     float *scratch = malloc(sizeof(float) * (size_t)C * widest);
     if (!scratch) return;
     for (int l = 0; l < c->n_layer; l++) {
@@ -183,8 +187,12 @@ static void pack_blocks(gb_model *m) {
  * transposed within themselves), so gb_matmul_nt_packed reads it where it
  * lies; wte when tied, whose rows the embedding then reads through
  * gb_packed_nt_row. No scratch, no packing (gb_matmul_nt reads it as stored). */
-static void pack_lm_head(gb_model *m) {
+static void pack_lm_head(gb_model *m, int already) {
     const gb_config *c = &m->mc.c;
+    if (already) {
+        m->lm_head_packed = 1;
+        return;
+    }
     float *scratch = malloc(sizeof(float) * GB_PACK_NR * (size_t)c->n_embd);
     if (!scratch) return;
     gb_pack_nt_inplace(m->lm_head, c->vocab_size, c->n_embd, scratch);
@@ -208,7 +216,7 @@ void gb_model_lm_head(const gb_model *m, float *logits, const float *x, int T) {
 
 static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
                             const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
-                            gb_err *e) {
+                            unsigned prepacked, gb_err *e) {
     memset(m, 0, sizeof *m);
     if (!config_json || !safetensors) {
         free(owned);
@@ -222,7 +230,7 @@ static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t conf
         s = load_weights(m, &st, owned != NULL, &used_file, e);
         gb_st_free(&st);
     }
-    if (!s) pack_blocks(m), pack_lm_head(m);
+    if (!s) pack_blocks(m, prepacked & GB_PREPACKED_BLOCKS), pack_lm_head(m, prepacked & GB_PREPACKED_LM_HEAD);
     if (!s && used_file) m->file = owned;
     else free(owned);
     if (s) gb_model_free(m);
@@ -231,12 +239,67 @@ static gb_status model_load(gb_model *m, const uint8_t *config_json, size_t conf
 
 gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
                         const uint8_t *safetensors, size_t safetensors_len, gb_err *e) {
-    return model_load(m, config_json, config_len, safetensors, safetensors_len, NULL, e);
+    return model_load(m, config_json, config_len, safetensors, safetensors_len, NULL, 0, e);
 }
 
 gb_status gb_model_load_owned(gb_model *m, const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len, gb_err *e) {
-    return model_load(m, config_json, config_len, safetensors, safetensors_len, safetensors, e);
+                              uint8_t *safetensors, size_t safetensors_len, unsigned prepacked,
+                              gb_err *e) {
+    return model_load(m, config_json, config_len, safetensors, safetensors_len, safetensors,
+                      prepacked, e);
+}
+
+/* Decides exactly as model_load will: the same tensor list and checks
+ * (list_tensors, check_one), the same in-place rule (usable_in_place), the
+ * same packability (gb_packable). The blocks are planned all or none, as
+ * pack_blocks packs them. */
+int gb_model_pack_plan(const gb_model_config *mc, const gb_safetensors *st,
+                       gb_pack_range *out, unsigned *parts) {
+    *parts = 0;
+    const gb_config *c = &mc->c;
+    int C = c->n_embd, M = c->d_mlp;
+    gb_model m;
+    memset(&m, 0, sizeof m);
+    m.mc = *mc;
+    const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
+    int tied = gb_st_find(st, "lm_head.weight") == NULL;
+    int max_specs = 3 + 12 * c->n_layer + 2;
+    wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
+    const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
+    gb_block_weights *h = calloc((size_t)c->n_layer, sizeof *h);
+    int n_out = 0;
+    if (specs && found && h) {
+        m.h = h;
+        gb_err ignored;
+        int n = list_tensors(&m, specs, tied), ok = 1;
+        for (int i = 0; i < n && ok; i++) ok = check_one(st, prefix, &specs[i], &found[i], &ignored) == GB_OK;
+        int blocks = ok && gb_packable(C, 3 * C) && gb_packable(C, M) && gb_packable(M, C);
+        for (int pass = 0; pass < 2 && ok; pass++) /* pass 0: can every block matrix stay in place? */
+            for (int i = 0; i < n; i++) {
+                float **d = specs[i].dst;
+                const gb_st_tensor *t = found[i];
+                size_t at = st->data_offset + t->begin;
+                int lm = d == (tied ? &m.wte : &m.lm_head), block = 0;
+                for (int l = 0; l < c->n_layer && !block; l++)
+                    block = d == &h[l].c_attn_w || d == &h[l].attn_c_proj_w || d == &h[l].c_fc_w ||
+                            d == &h[l].mlp_c_proj_w;
+                if (pass == 0) {
+                    if (block && !usable_in_place(st, t)) blocks = 0;
+                } else if (lm && usable_in_place(st, t)) {
+                    out[n_out++] = (gb_pack_range){at, at + t->numel * 4, GB_PACK_RANGE_NT,
+                                                   (int)t->shape[0], (int)t->shape[1]};
+                    *parts |= GB_PREPACKED_LM_HEAD;
+                } else if (block && blocks) {
+                    out[n_out++] = (gb_pack_range){at, at + t->numel * 4, GB_PACK_RANGE_KN,
+                                                   (int)t->shape[0], (int)t->shape[1]};
+                    *parts |= GB_PREPACKED_BLOCKS;
+                }
+            }
+    }
+    free(specs);
+    free(found);
+    free(h);
+    return n_out;
 }
 
 void gb_model_free(gb_model *m) {

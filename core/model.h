@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "kernels.h"
+#include "safetensors.h"
 
 typedef struct {
     float *ln_1_w, *ln_1_b;       /* [C] */
@@ -51,9 +52,29 @@ gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_l
                         const uint8_t *safetensors, size_t safetensors_len, gb_err *e);
 /* Takes ownership of safetensors (from malloc), loaded or not: F32 tensors at
  * 4-byte-aligned addresses are used in place and the bytes are freed by
- * gb_model_free; if no tensor stays in them they are freed before returning. */
+ * gb_model_free; if no tensor stays in them they are freed before returning.
+ * prepacked (GB_PREPACKED_*): parts that gb_model_pack_plan planned and the
+ * caller has already packed in the bytes (a streaming load); 0 otherwise. */
 gb_status gb_model_load_owned(gb_model *m, const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len, gb_err *e);
+                              uint8_t *safetensors, size_t safetensors_len, unsigned prepacked,
+                              gb_err *e);
+
+/* What loading an owned buffer will pack in place, as byte ranges of the
+ * file: the block matrices ([K,N] Conv1D -> gb_pack_inplace's panels) and the
+ * LM head ([V,C] -> gb_pack_nt_inplace's panels), in file order of the tensor
+ * list. A streaming load packs these as the bytes arrive, then passes *parts
+ * as gb_model_load_owned's prepacked. Nothing planned (0, *parts = 0) when
+ * the header or config would make the load fail, or nothing can be packed in
+ * place; the load then reports or packs as usual. out holds 4 * n_layer + 1. */
+enum { GB_PREPACKED_BLOCKS = 1, GB_PREPACKED_LM_HEAD = 2 };
+enum { GB_PACK_RANGE_KN, GB_PACK_RANGE_NT };
+typedef struct {
+    size_t begin, end;            /* byte offsets in the whole file */
+    int kind;                     /* GB_PACK_RANGE_* */
+    int rows, cols;               /* the tensor's shape as stored */
+} gb_pack_range;
+int gb_model_pack_plan(const gb_model_config *mc, const gb_safetensors *st,
+                       gb_pack_range *out, unsigned *parts);
 void gb_model_free(gb_model *m);
 
 /* out[n_embd] = the token's embedding (row `token` of wte, wherever packing put it). */

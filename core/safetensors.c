@@ -157,6 +157,7 @@ gb_status gb_st_parse(gb_safetensors *st, const uint8_t *buf, size_t len, const 
         return GB_FAIL(e, GB_E_FORMAT, "%s: header of %llu bytes exceeds the %u-byte limit", what,
                        (unsigned long long)hlen, GB_ST_MAX_HEADER);
     st->data = buf + 8 + hlen;
+    st->data_offset = 8 + (size_t)hlen;
     st->data_len = len - 8 - (size_t)hlen;
     gb_json doc;
     gb_status s = gb_json_parse(&doc, (const char *)buf + 8, (size_t)hlen, what, e);

@@ -38,6 +38,7 @@ typedef struct {
     gb_st_tensor *tensors;
     int n_tensors;
     const uint8_t *data;               /* the data section (borrowed) */
+    size_t data_offset;                /* where it starts in the file: 8 + header length */
     size_t data_len;
 } gb_safetensors;
 

@@ -71,7 +71,7 @@ export class GlassboxRuntimeError extends Error {
 /** Stage names and modes, as exported constants for callers. */
 export const ABLATION = Object.freeze({ none: 0, zero: 1, mean: 2 });
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const SHAPE = { ndim: 0, dims: 1, numel: 5, dense: 6, ready: 7, data: 8, len: 9 };
 const SAMPLE = { logits: 0, scaled: 1, probs: 2, topK: 3, topP: 4, token: 5, uniform: 6, len: 7 };
 const encoder = new TextEncoder();
@@ -122,6 +122,30 @@ async function fetchOk(url, what) {
   }
   if (!res.ok) throw new GlassboxError('io', `${what}: ${url.href}: HTTP ${res.status} ${res.statusText}`);
   return res;
+}
+
+/* A body of unknown final size (no Content-Length, or compressed), read
+ * whole with 'download' progress. */
+async function readBody(res, url, report) {
+  const parts = [];
+  let got = 0;
+  try {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      got += value.length;
+      report({ phase: 'download', fraction: 0, loaded: got, total: 0 });
+    }
+  } catch (e) {
+    throw new GlassboxError('io', `model.safetensors: download from ${url.href} failed: ${e.message}`);
+  }
+  const out = new Uint8Array(got);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  report({ phase: 'download', fraction: 1, loaded: got, total: got });
+  return out;
 }
 
 /** Bytes of a URL (http(s), blob, data or file:), or null when optional and missing. */
@@ -244,6 +268,11 @@ function toIds(ids) {
 }
 
 const yieldToEventLoop = () => new Promise((r) => setTimeout(r, 0));
+/* Streaming loads copy model.safetensors in through one buffer of this size:
+ * small enough to stay in cache between the copy and the engine's packing. */
+const STAGE_BYTES = 256 << 10;
+/* ... and report progress this often. */
+const PROGRESS_STEP = 16 << 20;
 
 // ------------------------------------------------------------------ the engine
 
@@ -411,43 +440,63 @@ export class Glassbox {
     }
     await this._revive();
     const report = opts.onProgress || (() => {});
-    const total = Object.values(parts).reduce((s, b) => s + (b ? b.length : 0), 0);
-    const ptrs = {};
-    let loaded = 0;
+    const bytes = parts.safetensors, total = bytes.length;
+    const load = this._beginStream(parts, total);
     try {
-      report({ phase: 'copy', fraction: 0, loaded, total });
-      for (const [k, b] of Object.entries(parts)) {
-        if (!b) continue;
-        ptrs[k] = this._copyIn(b);
-        loaded += b.length;
-        report({ phase: 'copy', fraction: total ? loaded / total : 1, loaded, total });
+      report({ phase: 'copy', fraction: 0, loaded: 0, total });
+      for (let at = 0; at < total;) {
+        const n = Math.min(PROGRESS_STEP, total - at);
+        load.write(bytes.subarray(at, at + n));
+        at += n;
+        report({ phase: 'copy', fraction: at / total, loaded: at, total });
       }
-      await this._loadFromWasm(parts, ptrs, report);
+      if (!total) report({ phase: 'copy', fraction: 1, loaded: 0, total });
+      await load.finish(report);
     } finally {
-      for (const p of Object.values(ptrs)) this._free(p);
+      load.cleanup();
     }
   }
 
-  /* Calls gb_load_model_owned on buffers already in wasm memory (ptrs), sizes
-   * from parts. The engine takes ptrs.safetensors over (it keeps the F32
-   * tensors where they lie instead of copying them, and frees the buffer with
-   * the model, or at once if the load fails), so it is removed from ptrs
-   * before the call and the caller's cleanup frees only the small files. */
-  async _loadFromWasm(parts, ptrs, report) {
+  /* A streaming load (gb_load_begin/write/finish): model.safetensors goes in
+   * piece by piece through one staging buffer, and the engine places or packs
+   * each piece once, so a load costs one pass over the weights and one copy of
+   * them in wasm memory. The small files are copied in whole. */
+  _beginStream(parts, total) {
     const len = (k) => (parts[k] ? parts[k].length : 0);
     const tj = !!parts.tokenizerJson;
-    report({ phase: 'parse', fraction: 0 });
-    await yieldToEventLoop(); // let a page paint "parsing" before the long synchronous call
-    const st = ptrs.safetensors;
-    delete ptrs.safetensors;
-    this._check('gb_load_model_owned', this._ctx,
-      ptrs.config, len('config'), st, len('safetensors'),
-      tj ? 0 : ptrs.vocab || 0, tj ? 0 : len('vocab'),
-      tj ? 0 : ptrs.merges || 0, tj ? 0 : len('merges'),
-      ptrs.tokenizerJson || 0, len('tokenizerJson'));
-    this._config = this._readConfig();
-    this._hookCache = null;
-    report({ phase: 'parse', fraction: 1 });
+    const ptrs = {};
+    let stage = 0;
+    const cleanup = () => {
+      if (!this._dead) this._call('gb_load_cancel', this._ctx); // no-op once finished
+      this._free(stage);
+      for (const p of Object.values(ptrs)) this._free(p);
+    };
+    try {
+      for (const k of ['config', 'vocab', 'merges', 'tokenizerJson']) if (parts[k]) ptrs[k] = this._copyIn(parts[k]);
+      stage = this._malloc(STAGE_BYTES);
+      this._check('gb_load_begin', this._ctx, ptrs.config, len('config'), total);
+    } catch (e) { cleanup(); throw e; }
+    return {
+      write: (bytes) => {
+        for (let at = 0; at < bytes.length; at += STAGE_BYTES) {
+          const piece = bytes.subarray(at, at + STAGE_BYTES);
+          this.HEAPU8.set(piece, stage);
+          this._check('gb_load_write', this._ctx, stage, piece.length);
+        }
+      },
+      finish: async (report) => {
+        report({ phase: 'parse', fraction: 0 });
+        await yieldToEventLoop(); // let a page paint "parsing" before the synchronous call
+        this._check('gb_load_finish', this._ctx,
+          tj ? 0 : ptrs.vocab || 0, tj ? 0 : len('vocab'),
+          tj ? 0 : ptrs.merges || 0, tj ? 0 : len('merges'),
+          ptrs.tokenizerJson || 0, len('tokenizerJson'));
+        this._config = this._readConfig();
+        this._hookCache = null;
+        report({ phase: 'parse', fraction: 1 });
+      },
+      cleanup,
+    };
   }
 
   /**
@@ -480,51 +529,37 @@ export class Glassbox {
       return this.loadModel({ config, safetensors, vocab, merges, tokenizerJson }, opts);
     }
     await this._revive();
+    const res = await fetchOk(stUrl, 'model.safetensors');
+    const total = Number(res.headers.get('content-length'));
+    const encoded = (res.headers.get('content-encoding') || 'identity') !== 'identity';
     const parts = { config, vocab, merges, tokenizerJson };
-    const ptrs = {};
-    try {
-      const st = await this._streamInto(stUrl, report);
-      ptrs.safetensors = st.ptr;
-      parts.safetensors = { length: st.length };
-      for (const k of ['config', 'vocab', 'merges', 'tokenizerJson']) if (parts[k]) ptrs[k] = this._copyIn(parts[k]);
-      report({ phase: 'copy', fraction: 1, loaded: st.length, total: st.length });
-      await this._loadFromWasm(parts, ptrs, report);
-    } finally {
-      for (const p of Object.values(ptrs)) this._free(p);
+    // Content-Length counts compressed bytes when the body is encoded: then the
+    // size is known only at the end, and the body is read whole first.
+    if (!(total > 0) || encoded) {
+      const safetensors = await readBody(res, stUrl, report);
+      return this.loadModel({ ...parts, safetensors }, opts);
     }
-  }
-
-  /* Streams a response body into one wasm allocation, growing it if the server
-   * sent more than Content-Length said (e.g. compressed transfer). */
-  async _streamInto(url, report) {
-    const res = await fetchOk(url, 'model.safetensors');
-    const total = Number(res.headers.get('content-length')) || 0;
-    let cap = Math.max(total, 1 << 20), len = 0;
-    let ptr = this._malloc(cap);
+    const load = this._beginStream(parts, total);
     try {
       report({ phase: 'download', fraction: 0, loaded: 0, total });
       const reader = res.body.getReader();
+      let got = 0;
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (len + value.length > cap) {
-          const ncap = Math.max(cap * 2, len + value.length);
-          const np = this._malloc(ncap);
-          this.HEAPU8.copyWithin(np, ptr, ptr + len);
-          this._free(ptr);
-          ptr = np;
-          cap = ncap;
+        let chunk;
+        try {
+          chunk = await reader.read();
+        } catch (e) {
+          throw new GlassboxError('io', `model.safetensors: download from ${stUrl.href} failed: ${e.message}`);
         }
-        this.HEAPU8.set(value, ptr + len);
-        len += value.length;
-        report({ phase: 'download', fraction: total ? Math.min(1, len / total) : 0, loaded: len, total });
+        if (chunk.done) break;
+        load.write(chunk.value);
+        got += chunk.value.length;
+        report({ phase: 'download', fraction: Math.min(1, got / total), loaded: got, total });
       }
-      report({ phase: 'download', fraction: 1, loaded: len, total: len });
-      return { ptr, length: len };
-    } catch (e) {
-      this._free(ptr);
-      if (e instanceof GlassboxError || e instanceof GlassboxRuntimeError) throw e;
-      throw new GlassboxError('io', `model.safetensors: download from ${url.href} failed: ${e.message}`);
+      report({ phase: 'copy', fraction: 1, loaded: got, total });
+      await load.finish(report);
+    } finally {
+      load.cleanup();
     }
   }
 

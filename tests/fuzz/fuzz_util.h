@@ -84,6 +84,7 @@ static char *fz_strdup_n(const char *p, size_t n) {
  * merges fits it; the tokenizer files are the caller's. */
 static void fz_model_make(synth_model *m, int L, int H, int C, int P, int V) {
     synth_make_weights(m, L, H, C, P, V);
+    synth_pad_header(m); /* aligned, as published files are: loads use and pack the F32 bytes in place */
     m->vocab = NULL; m->vocab_len = 0;
     m->merges = NULL; m->merges_len = 0;
 }

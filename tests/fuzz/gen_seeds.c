@@ -94,7 +94,7 @@ static char *tokenizer_json(const char *vocab, size_t vl, const char *merges, si
 
 static void model_seeds(void) {
     synth_model m;
-    fz_model_make(&m, 1, 2, 4, 4, 256 + FZ_N_MERGES);
+    fz_model_make(&m, 1, 2, 8, 4, 256 + FZ_N_MERGES); /* n_embd 8: every matrix packs */
     fz_small_vocab(&m.vocab, &m.vocab_len, &m.merges, &m.merges_len);
     size_t tl, n;
     char *tj = tokenizer_json(m.vocab, m.vocab_len, m.merges, m.merges_len, &tl);

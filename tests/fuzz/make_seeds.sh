@@ -17,6 +17,9 @@ for d in tests/fuzz/seeds/*/; do
   mkdir -p "$out/$t"
   cp "$d"* "$out/$t/" 2>/dev/null || true
 done
+# the streaming load reads model_load's inputs
+mkdir -p "$out/load_stream"
+cp "$out"/model_load/* "$out/load_stream/"
 # real prose and code, cut to 2 KB pieces
 i=0
 for f in README.md core/glassbox.h tests/fixtures/tokenizer/gpt2_nel_bom_cases.jsonl; do

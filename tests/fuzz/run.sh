@@ -2,7 +2,7 @@
 # run.sh [--smoke] [SECONDS] [TARGET...] — builds and runs the libFuzzer targets.
 #
 #   SECONDS   time per target (default 60; --smoke: 4)
-#   TARGET    safetensors json config tokenizer_load model_load tokenize sample
+#   TARGET    safetensors json config tokenizer_load model_load load_stream tokenize sample
 #             (default: all)
 #
 # Each target first replays its committed crash inputs (tests/fuzz/regressions/
@@ -20,7 +20,7 @@ secs=60
 [ $smoke = 1 ] && secs=4
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then secs=$1; shift; fi
 targets=("$@")
-[ ${#targets[@]} = 0 ] && targets=(safetensors json config tokenizer_load model_load tokenize sample)
+[ ${#targets[@]} = 0 ] && targets=(safetensors json config tokenizer_load model_load load_stream tokenize sample)
 
 make -s -j"$(nproc)" fuzz || exit 1
 tests/fuzz/make_seeds.sh build/fuzz/seeds >/dev/null || exit 1
@@ -29,7 +29,7 @@ dict_for() {
   case $1 in
     safetensors) echo tests/fuzz/safetensors.dict ;;
     json | config | tokenizer_load) echo tests/fuzz/json.dict ;;
-    model_load) cat tests/fuzz/json.dict tests/fuzz/safetensors.dict >build/fuzz/model_load.dict
+    model_load | load_stream) cat tests/fuzz/json.dict tests/fuzz/safetensors.dict >build/fuzz/model_load.dict
                 echo build/fuzz/model_load.dict ;;
     tokenize) echo tests/fuzz/tokenize.dict ;;
     *) echo "" ;;

@@ -123,6 +123,24 @@ static void synth_make_weights(synth_model *m, int L, int H, int C, int P, int V
     free(ts);
 }
 
+/* Pads the header with spaces to a multiple of 8 bytes, as the safetensors
+ * writer does, so every F32 tensor is 4-byte aligned and can be used (and
+ * packed) where it lies. synth_make_weights leaves headers unpadded, so the
+ * tests also see misaligned tensors. */
+static void synth_pad_header(synth_model *m) {
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | m->st[i];
+    size_t pad = (8 - (8 + hlen) % 8) % 8, len = m->st_len + pad;
+    uint8_t *st = malloc(len);
+    for (int i = 0; i < 8; i++) st[i] = (uint8_t)((hlen + pad) >> (8 * i));
+    memcpy(st + 8, m->st + 8, (size_t)hlen);
+    memset(st + 8 + hlen, ' ', pad);
+    memcpy(st + 8 + hlen + pad, m->st + 8 + hlen, m->st_len - 8 - (size_t)hlen);
+    free(m->st);
+    m->st = st;
+    m->st_len = len;
+}
+
 /* A model with the 256-byte vocabulary (id = byte) and no merges. */
 static void synth_make(synth_model *m, int L, int H, int C, int P) {
     synth_make_weights(m, L, H, C, P, 256);

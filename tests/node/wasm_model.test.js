@@ -250,3 +250,57 @@ test('tiny-f32: loadModelFromUrl over http (serve.js) and file:, with progress',
     await assert.rejects(gb.loadModelFromUrl(`${url}no-such-model/`), (e) => e instanceof GlassboxError && e.code === 'io');
   } finally { await close(); }
 });
+
+/* Servers that misbehave the ways real ones do: no Content-Length (chunked),
+ * a compressed body (Content-Length counts the compressed bytes), and a
+ * connection that drops before the announced length. */
+test('tiny-f32: loadModelFromUrl with chunked, gzip and cut-off bodies', async (t) => {
+  const why = skipReason('tiny-f32');
+  if (why) return t.skip(why);
+  const http = await import('node:http');
+  const zlib = await import('node:zlib');
+  const dir = fixtureDir('tiny-f32');
+  const server = http.createServer((req, res) => {
+    const [, mode, name] = req.url.split('/');
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) { res.writeHead(404); res.end(); return; }
+    const body = fs.readFileSync(file);
+    if (name !== 'model.safetensors' || mode === 'plain') { res.writeHead(200, { 'content-length': body.length }); res.end(body); return; }
+    if (mode === 'chunked') { res.writeHead(200); res.write(body.subarray(0, 1000)); res.end(body.subarray(1000)); return; }
+    if (mode === 'gzip') {
+      const z = zlib.gzipSync(body);
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': z.length });
+      res.end(z);
+      return;
+    }
+    // cut: announce the whole file, send half, then drop the connection
+    res.writeHead(200, { 'content-length': body.length });
+    res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const ref = await createGb();
+    await ref.loadModel(readModelFiles(dir));
+    ref.setTokens([5, 6, 7]);
+    ref.runAll();
+    const want = ref.activation('logits', { copy: true }).data;
+    for (const mode of ['plain', 'chunked', 'gzip']) {
+      const gb = await createGb();
+      await gb.loadModelFromUrl(`${url}/${mode}/`);
+      gb.setTokens([5, 6, 7]);
+      gb.runAll();
+      assert.deepEqual(gb.activation('logits').data, want, `${mode}: same model`);
+      gb.destroy();
+    }
+    // A cut-off download fails with a message, and the model loaded before stays.
+    await assert.rejects(ref.loadModelFromUrl(`${url}/cut/`), (e) => { t.diagnostic(`cut: ${e.message}`); return e instanceof GlassboxError && /model\.safetensors/.test(e.message); });
+    ref.setTokens([5, 6, 7]);
+    ref.runAll();
+    assert.deepEqual(ref.activation('logits').data, want, 'previous model still loaded and unchanged');
+    ref.destroy();
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise((r) => server.close(r));
+  }
+});
