@@ -80,9 +80,9 @@ async function workerGlassbox(wasmPath, only1) {
   await gb.loadModel(files);
   r.load_cold_ms = now() - t0;
   // Phases of each warm load from loadModel's progress events: 'copy' (the
-  // file bytes into wasm memory, one TypedArray.set each) and 'parse'
-  // (gb_load_model_owned: header, config, tokenizer; F32 weights stay where
-  // the copy put them).
+  // streaming load: model.safetensors through a 256 KB staging buffer, each
+  // piece placed or packed once by gb_load_write) and 'parse' (gb_load_finish:
+  // header, config, tokenizer, checks; the F32 weights stay where they are).
   const loads = [], copies = [], engines = [];
   for (let i = 1; i < LOAD_REPS; i++) {
     const at = {};
@@ -333,7 +333,7 @@ function report(r) {
     const fast = amin ? `${f1(amin)} / ${f1(bmin)} ms (${ratio(amin, bmin)})` : '';
     L.push(`| ${name} | ${f1(a)} ${unit} | ${f1(b)} ${unit} | ${ratio(a, b)} | ${target ? `≤ ${target}×` : ''} | ${fast} |`);
   }
-  L.push('', `Glassbox's job 1 keeps every activation of the run (all hook points of all 12 layers, attention patterns, and all 64 positions' logits: ${f1(mb(g.wasm_memory_bytes))} MiB of wasm memory in all); onnxruntime-web returns only the logits. Glassbox's load is one copy of the files into wasm memory, then parsing the header, config.json and vocab.json + merges.txt (its tokenizer) and packing each block's four weight matrices in place into column panels for the matmul kernel (one matrix of scratch); the F32 weights stay where the copy put them (the engine takes the buffer over; nothing is converted)${g.load_phases ? ` — median ${f1(g.load_phases.copy_ms)} ms copying, ${f1(g.load_phases.engine_ms)} ms in the engine` : ''}. ORT's includes parsing the protobuf and optimising the graph.`, '');
+  L.push('', `Glassbox's job 1 keeps every activation of the run (all hook points of all 12 layers, attention patterns, and all 64 positions' logits: ${f1(mb(g.wasm_memory_bytes))} MiB of wasm memory in all); onnxruntime-web returns only the logits. Glassbox's load streams model.safetensors into wasm memory through a 256 KB staging buffer (gb_load_begin/write/finish): the header and small tensors are copied where they lie in the file, each block's four weight matrices are scattered straight into the matmul kernel's column panels, and the LM head's panels are transposed while in cache, so the weights are written once and there is one copy of the file in wasm memory; then gb_load_finish parses the header, config.json and vocab.json + merges.txt (its tokenizer) and checks every tensor${g.load_phases ? ` — median ${f1(g.load_phases.copy_ms)} ms streaming, ${f1(g.load_phases.engine_ms)} ms finishing` : ''}. ORT's includes parsing the protobuf and optimising the graph.`, '');
   L.push('## Native vs WASM, scalar vs SIMD (job 1)', '');
   L.push('| build | 64-token forward (median) | vs Glassbox WASM | fastest run |', '|---|---:|---:|---:|');
   L.push(`| Glassbox WASM, SIMD kernels (${kw.isa}) | ${f1(g.job1.median_ms)} ms | 1.00× | ${f1(g.job1.min_ms)} ms |`);

@@ -127,7 +127,7 @@ static void synth_make_weights(synth_model *m, int L, int H, int C, int P, int V
  * writer does, so every F32 tensor is 4-byte aligned and can be used (and
  * packed) where it lies. synth_make_weights leaves headers unpadded, so the
  * tests also see misaligned tensors. */
-static void synth_pad_header(synth_model *m) {
+static inline void synth_pad_header(synth_model *m) {
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | m->st[i];
     size_t pad = (8 - (8 + hlen) % 8) % 8, len = m->st_len + pad;
