@@ -422,13 +422,17 @@ export class Glassbox {
    * Loads a Hugging Face GPT-2 model given as bytes. The tokenizer is either
    * vocab + merges, or tokenizerJson. On failure the previous model stays.
    * @param {{config, safetensors, vocab?, merges?, tokenizerJson?}} files
-   *   each Uint8Array | ArrayBuffer (config/vocab/merges/tokenizerJson may be strings)
+   *   each Uint8Array | ArrayBuffer (config/vocab/merges/tokenizerJson may be strings;
+   *   safetensors may be a Blob or File, streamed from disk without a JS copy)
    * @param {{onProgress?: (p: {phase: string, fraction: number, loaded?: number, total?: number}) => void}} [opts]
    */
   async loadModel(files, opts = {}) {
+    // A Blob (a File the user picked) is streamed from disk: the weights are
+    // never whole in JS memory, only once in wasm memory.
+    const blob = typeof Blob !== 'undefined' && files.safetensors instanceof Blob ? files.safetensors : null;
     const parts = {
       config: toBytes(files.config, 'config'),
-      safetensors: toBytes(files.safetensors, 'safetensors'),
+      safetensors: blob || toBytes(files.safetensors, 'safetensors'),
       vocab: toBytes(files.vocab, 'vocab'),
       merges: toBytes(files.merges, 'merges'),
       tokenizerJson: toBytes(files.tokenizerJson, 'tokenizerJson'),
@@ -440,15 +444,30 @@ export class Glassbox {
     }
     await this._revive();
     const report = opts.onProgress || (() => {});
-    const bytes = parts.safetensors, total = bytes.length;
+    const total = blob ? blob.size : parts.safetensors.length;
     const load = this._beginStream(parts, total);
     try {
       report({ phase: 'copy', fraction: 0, loaded: 0, total });
-      for (let at = 0; at < total;) {
-        const n = Math.min(PROGRESS_STEP, total - at);
-        load.write(bytes.subarray(at, at + n));
-        at += n;
-        report({ phase: 'copy', fraction: at / total, loaded: at, total });
+      let at = 0;
+      const put = (bytes) => {
+        load.write(bytes);
+        at += bytes.length;
+        report({ phase: 'copy', fraction: total ? Math.min(1, at / total) : 1, loaded: at, total });
+      };
+      if (blob) {
+        const reader = blob.stream().getReader();
+        for (;;) {
+          let chunk;
+          try {
+            chunk = await reader.read();
+          } catch (e) {
+            throw new GlassboxError('io', `${blob.name || 'model.safetensors'}: cannot read the file: ${e.message}`);
+          }
+          if (chunk.done) break;
+          put(chunk.value);
+        }
+      } else {
+        for (let i = 0; i < total; i += PROGRESS_STEP) put(parts.safetensors.subarray(i, i + PROGRESS_STEP));
       }
       if (!total) report({ phase: 'copy', fraction: 1, loaded: 0, total });
       await load.finish(report);

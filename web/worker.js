@@ -7,7 +7,8 @@
  *                    {id, progress: {phase, fraction, loaded, total}}   while loading
  * Requests run one at a time, in the order they arrive. ArrayBuffers inside a
  * result are transferred, not copied; loadFiles takes File objects, whose
- * data the structured clone shares without a copy, and reads them here.
+ * data the structured clone shares without a copy: the small ones are read
+ * here, model.safetensors is streamed into the engine by loadModel.
  *
  * Verbs (args -> result):
  *   loadUrl   {url}                       -> {config, name}    fetch a model directory
@@ -49,16 +50,13 @@ const verbs = {
   },
   async loadFiles({ files, name }, progress) {
     const g = await engine();
-    // File/Blob values are read here, off the page's thread, with progress.
+    // The small files are read here, off the page's thread; model.safetensors
+    // stays a File, which loadModel streams into the engine with progress (the
+    // weights are never whole in this worker's JS memory, only in wasm memory).
     const bytes = {};
-    const blobs = Object.entries(files).filter(([, v]) => v instanceof Blob);
-    const total = blobs.reduce((n, [, b]) => n + b.size, 0);
-    let done = 0;
     for (const [k, v] of Object.entries(files)) {
-      if (!(v instanceof Blob)) { bytes[k] = v; continue; }
+      if (!(v instanceof Blob) || k === 'safetensors') { bytes[k] = v; continue; }
       try { bytes[k] = new Uint8Array(await v.arrayBuffer()); } catch (e) { throw Object.assign(new Error(`${v.name || k}: cannot read the file: ${e.message}`), { code: 'io' }); }
-      done += v.size;
-      progress({ phase: 'read', fraction: total ? done / total : 1, loaded: done, total });
     }
     await g.loadModel(bytes, { onProgress: progress });
     session = new Session(g);

@@ -304,3 +304,28 @@ test('tiny-f32: loadModelFromUrl with chunked, gzip and cut-off bodies', async (
     await new Promise((r) => server.close(r));
   }
 });
+
+test('tiny-bf16-untied: loadModel streams a Blob of model.safetensors, and a short one fails cleanly', async (t) => {
+  const why = skipReason('tiny-bf16-untied');
+  if (why) return t.skip(why);
+  const files = readModelFiles(fixtureDir('tiny-bf16-untied'));
+  const ref = await createGb();
+  await ref.loadModel(files);
+  ref.setTokens([3, 1, 4, 1]);
+  ref.runAll();
+  const want = ref.activation('logits', { copy: true }).data;
+  const gb = await createGb();
+  const events = [];
+  await gb.loadModel({ ...files, safetensors: new Blob([files.safetensors]) }, { onProgress: (e) => events.push(e) });
+  gb.setTokens([3, 1, 4, 1]);
+  gb.runAll();
+  assert.deepEqual(gb.activation('logits').data, want, 'same model from a Blob');
+  assert.ok(events.some((e) => e.phase === 'copy' && e.fraction === 1), 'copy progress reaches 1');
+  const cut = new Blob([files.safetensors.subarray(0, files.safetensors.length - 100)]);
+  await assert.rejects(gb.loadModel({ ...files, safetensors: cut }), (e) => e instanceof GlassboxError && /model\.safetensors/.test(e.message));
+  gb.setTokens([3, 1, 4, 1]);
+  gb.runAll();
+  assert.deepEqual(gb.activation('logits').data, want, 'the model loaded before still runs');
+  gb.destroy();
+  ref.destroy();
+});

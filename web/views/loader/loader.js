@@ -7,7 +7,7 @@
 import { applyWidths } from '../../lib/charts.js';
 
 const WANTED = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'tokenizer.json'];
-const PHASES = { read: 'Reading files', download: 'Downloading weights', copy: 'Copying into the engine', parse: 'Checking and converting weights' };
+const PHASES = { read: 'Reading files', download: 'Downloading weights', copy: 'Loading weights into the engine', parse: 'Checking the weights, reading the tokenizer' };
 
 /**
  * Picks the checkpoint's files out of a FileList/array of File.
