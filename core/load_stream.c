@@ -90,7 +90,7 @@ static void make_plan(struct gb_load_stream *s) {
     s->scratch = malloc(sizeof(float) * GB_PACK_NR * (size_t)s->mc.c.n_embd);
     if (s->plan && s->scratch) s->n_plan = gb_model_pack_plan(&s->mc, &st, s->plan, &s->parts);
     gb_st_free(&st);
-    qsort(s->plan, (size_t)s->n_plan, sizeof *s->plan, by_begin);
+    if (s->n_plan > 1) qsort(s->plan, (size_t)s->n_plan, sizeof *s->plan, by_begin);
 }
 
 /* The header's end once its 8-byte length has arrived, else 8; an impossible
