@@ -40,9 +40,15 @@
  * they arrive negative; every pointer is normalised with `>>> 0`. Memory grows
  * on demand up to the module's 4 GB maximum.
  *
+ * Loading streams. model.safetensors goes into the engine in pieces
+ * (gb_load_begin/write/finish), from the download, a File/Blob, or bytes, and
+ * the engine packs the weights as they arrive: a model is held once, in wasm
+ * memory, and a failed or cut-off load leaves the previous model loaded.
+ *
  * Progress. loadModel* report `{phase, fraction, loaded, total}` where phase is
- * 'download' (loadModelFromUrl only), 'copy' (bytes into wasm memory) or 'parse'
- * (the C loader: 0 before, 1 after; it is one synchronous call).
+ * 'download' (loadModelFromUrl: the streamed download), 'copy' (loadModel: the
+ * streamed bytes or file) or 'parse' (gb_load_finish: tokenizer and checks,
+ * 0 before, 1 after; it is one synchronous call).
  */
 
 // ------------------------------------------------------------------ errors
