@@ -489,6 +489,9 @@ export class Glassbox {
   _beginStream(parts, total) {
     const len = (k) => (parts[k] ? parts[k].length : 0);
     const tj = !!parts.tokenizerJson;
+    if (!(total >= 0 && total <= 0xffffffff)) { // size_t is 32 bits in wasm: a larger size would wrap
+      throw new GlassboxError('oom', `model.safetensors is ${(total / 1e9).toFixed(2)} GB; this WebAssembly engine can address 4 GB in all`);
+    }
     const ptrs = {};
     let stage = 0;
     const cleanup = () => {
@@ -564,11 +567,17 @@ export class Glassbox {
       const safetensors = await readBody(res, stUrl, report);
       return this.loadModel({ ...parts, safetensors }, opts);
     }
-    const load = this._beginStream(parts, total);
+    let load;
+    try {
+      load = this._beginStream(parts, total);
+    } catch (e) {
+      res.body?.cancel().catch(() => {}); // refused before reading: free the connection
+      throw e;
+    }
+    const reader = res.body.getReader();
+    let got = 0;
     try {
       report({ phase: 'download', fraction: 0, loaded: 0, total });
-      const reader = res.body.getReader();
-      let got = 0;
       for (;;) {
         let chunk;
         try {
@@ -583,6 +592,9 @@ export class Glassbox {
       }
       report({ phase: 'copy', fraction: 1, loaded: got, total });
       await load.finish(report);
+    } catch (e) {
+      reader.cancel().catch(() => {}); // an engine error mid-download stops the download too
+      throw e;
     } finally {
       load.cleanup();
     }

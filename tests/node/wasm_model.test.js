@@ -273,6 +273,12 @@ test('tiny-f32: loadModelFromUrl with chunked, gzip and cut-off bodies', async (
       res.end(z);
       return;
     }
+    if (mode === 'huge' || mode === 'big') { // announce 5 GB / 3.5 GB, send nothing
+      res.writeHead(200, { 'content-length': mode === 'huge' ? 5e9 : 3.5e9 });
+      res.flushHeaders();
+      setTimeout(() => res.destroy(), 2000);
+      return;
+    }
     // cut: announce the whole file, send half, then drop the connection
     res.writeHead(200, { 'content-length': body.length });
     res.write(body.subarray(0, body.length >> 1), () => res.destroy());
@@ -295,6 +301,10 @@ test('tiny-f32: loadModelFromUrl with chunked, gzip and cut-off bodies', async (
     }
     // A cut-off download fails with a message, and the model loaded before stays.
     await assert.rejects(ref.loadModelFromUrl(`${url}/cut/`), (e) => { t.diagnostic(`cut: ${e.message}`); return e instanceof GlassboxError && /model\.safetensors/.test(e.message); });
+    // Sizes no load could take are refused from the header, before any byte is read.
+    for (const [mode, re] of [['huge', /5\.00 GB.*4 GB/], ['big', /3\.50 GB.*the most this engine can load/]]) {
+      await assert.rejects(ref.loadModelFromUrl(`${url}/${mode}/`), (e) => { t.diagnostic(`${mode}: ${e.message}`); return e instanceof GlassboxError && e.code === 'oom' && re.test(e.message); });
+    }
     ref.setTokens([5, 6, 7]);
     ref.runAll();
     assert.deepEqual(ref.activation('logits').data, want, 'previous model still loaded and unchanged');
