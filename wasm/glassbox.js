@@ -462,15 +462,20 @@ export class Glassbox {
       };
       if (blob) {
         const reader = blob.stream().getReader();
-        for (;;) {
-          let chunk;
-          try {
-            chunk = await reader.read();
-          } catch (e) {
-            throw new GlassboxError('io', `${blob.name || 'model.safetensors'}: cannot read the file: ${e.message}`);
+        try {
+          for (;;) {
+            let chunk;
+            try {
+              chunk = await reader.read();
+            } catch (e) {
+              throw new GlassboxError('io', `${blob.name || 'model.safetensors'}: cannot read the file: ${e.message}`);
+            }
+            if (chunk.done) break;
+            put(chunk.value);
           }
-          if (chunk.done) break;
-          put(chunk.value);
+        } catch (e) {
+          reader.cancel().catch(() => {});
+          throw e;
         }
       } else {
         for (let i = 0; i < total; i += PROGRESS_STEP) put(parts.safetensors.subarray(i, i + PROGRESS_STEP));
