@@ -25,40 +25,45 @@ typedef struct {
     float **dst;
     int ndim;
     int64_t d0, d1;
+    int pack;        /* how loading packs it: GB_PACK_RANGE_KN or _NT, or NO_PACK */
 } wspec;
+
+#define NO_PACK (-1)
 
 /* The checkpoint's tensors in a fixed order, with the shape config.json implies. */
 static int list_tensors(gb_model *m, wspec *out, int tied) {
     const gb_config *c = &m->mc.c;
     int64_t C = c->n_embd, M = c->d_mlp, V = c->vocab_size, P = c->n_positions;
     int n = 0;
-#define W(dst_, nd_, a_, b_, ...)                                             \
+#define W(dst_, nd_, a_, b_, pack_, ...)                                      \
     do {                                                                      \
         snprintf(out[n].name, sizeof out[n].name, __VA_ARGS__);              \
         out[n].dst = (dst_);                                                  \
         out[n].ndim = (nd_); out[n].d0 = (a_); out[n].d1 = (b_);             \
+        out[n].pack = (pack_);                                                \
         n++;                                                                  \
     } while (0)
-    W(&m->wte, 2, V, C, "wte.weight");
-    W(&m->wpe, 2, P, C, "wpe.weight");
+    const int KN = GB_PACK_RANGE_KN, NT = GB_PACK_RANGE_NT, NO = NO_PACK;
+    W(&m->wte, 2, V, C, tied ? NT : NO, "wte.weight");
+    W(&m->wpe, 2, P, C, NO, "wpe.weight");
     for (int l = 0; l < c->n_layer; l++) {
         gb_block_weights *b = &m->h[l];
-        W(&b->ln_1_w, 1, C, 0, "h.%d.ln_1.weight", l);
-        W(&b->ln_1_b, 1, C, 0, "h.%d.ln_1.bias", l);
-        W(&b->c_attn_w, 2, C, 3 * C, "h.%d.attn.c_attn.weight", l);
-        W(&b->c_attn_b, 1, 3 * C, 0, "h.%d.attn.c_attn.bias", l);
-        W(&b->attn_c_proj_w, 2, C, C, "h.%d.attn.c_proj.weight", l);
-        W(&b->attn_c_proj_b, 1, C, 0, "h.%d.attn.c_proj.bias", l);
-        W(&b->ln_2_w, 1, C, 0, "h.%d.ln_2.weight", l);
-        W(&b->ln_2_b, 1, C, 0, "h.%d.ln_2.bias", l);
-        W(&b->c_fc_w, 2, C, M, "h.%d.mlp.c_fc.weight", l);
-        W(&b->c_fc_b, 1, M, 0, "h.%d.mlp.c_fc.bias", l);
-        W(&b->mlp_c_proj_w, 2, M, C, "h.%d.mlp.c_proj.weight", l);
-        W(&b->mlp_c_proj_b, 1, C, 0, "h.%d.mlp.c_proj.bias", l);
+        W(&b->ln_1_w, 1, C, 0, NO, "h.%d.ln_1.weight", l);
+        W(&b->ln_1_b, 1, C, 0, NO, "h.%d.ln_1.bias", l);
+        W(&b->c_attn_w, 2, C, 3 * C, KN, "h.%d.attn.c_attn.weight", l);
+        W(&b->c_attn_b, 1, 3 * C, 0, NO, "h.%d.attn.c_attn.bias", l);
+        W(&b->attn_c_proj_w, 2, C, C, KN, "h.%d.attn.c_proj.weight", l);
+        W(&b->attn_c_proj_b, 1, C, 0, NO, "h.%d.attn.c_proj.bias", l);
+        W(&b->ln_2_w, 1, C, 0, NO, "h.%d.ln_2.weight", l);
+        W(&b->ln_2_b, 1, C, 0, NO, "h.%d.ln_2.bias", l);
+        W(&b->c_fc_w, 2, C, M, KN, "h.%d.mlp.c_fc.weight", l);
+        W(&b->c_fc_b, 1, M, 0, NO, "h.%d.mlp.c_fc.bias", l);
+        W(&b->mlp_c_proj_w, 2, M, C, KN, "h.%d.mlp.c_proj.weight", l);
+        W(&b->mlp_c_proj_b, 1, C, 0, NO, "h.%d.mlp.c_proj.bias", l);
     }
-    W(&m->ln_f_w, 1, C, 0, "ln_f.weight");
-    W(&m->ln_f_b, 1, C, 0, "ln_f.bias");
-    if (!tied) W(&m->lm_head, 2, V, C, "lm_head.weight");
+    W(&m->ln_f_w, 1, C, 0, NO, "ln_f.weight");
+    W(&m->ln_f_b, 1, C, 0, NO, "ln_f.bias");
+    if (!tied) W(&m->lm_head, 2, V, C, NT, "lm_head.weight");
 #undef W
     return n;
 }
@@ -107,11 +112,29 @@ static int usable_in_place(const gb_safetensors *st, const gb_st_tensor *t) {
     return t->dtype == GB_DT_F32 && (uintptr_t)(st->data + t->begin) % sizeof(float) == 0;
 }
 
+/* Finds and checks every tensor config.json implies (list_tensors, check_one);
+ * reads nothing. Allocates m->h (the model's) and *specs, *found with *n
+ * entries (the caller's to free, also on failure). Loading and the streaming
+ * plan both start here, so they cannot disagree on names or shapes. */
+static gb_status locate_tensors(gb_model *m, const gb_safetensors *st, int tied, wspec **specs,
+                                const gb_st_tensor ***found, int *n, gb_err *e) {
+    const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
+    size_t max_specs = 3 + 12 * (size_t)m->mc.c.n_layer + 2;
+    *specs = malloc(sizeof **specs * max_specs);
+    *found = malloc(sizeof **found * max_specs);
+    m->h = calloc((size_t)m->mc.c.n_layer, sizeof *m->h);
+    *n = 0;
+    if (!*specs || !*found || !m->h) return GB_FAIL(e, GB_E_OOM, "out of memory loading the weights");
+    *n = list_tensors(m, *specs, tied);
+    gb_status s = GB_OK;
+    for (int i = 0; i < *n && !s; i++) s = check_one(st, prefix, &(*specs)[i], &(*found)[i], e);
+    return s;
+}
+
 /* in_place: the model owns st's bytes, so F32 tensors may stay in them.
  * Sets *used_file when some tensor points into them. */
 static gb_status load_weights(gb_model *m, const gb_safetensors *st, int in_place, int *used_file,
                               gb_err *e) {
-    const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
     int tied = gb_st_find(st, "lm_head.weight") == NULL;
     const gb_config *c = &m->mc.c;
     uint64_t params = gb_config_param_count(c, tied);
@@ -119,40 +142,33 @@ static gb_status load_weights(gb_model *m, const gb_safetensors *st, int in_plac
     if (params * 4 > GB_MAX_WEIGHT_BYTES)
         return GB_FAIL(e, GB_E_OOM, "config.json: %llu parameters need %.1f GB as float32; the limit is %.1f GB",
                        (unsigned long long)params, params * 4 / 1e9, GB_MAX_WEIGHT_BYTES / 1e9);
-    int max_specs = 3 + 12 * c->n_layer + 2;
-    wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
-    const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
-    m->h = calloc((size_t)c->n_layer, sizeof *m->h);
-    gb_status s = GB_OK;
-    if (!specs || !found || !m->h) {
-        s = GB_FAIL(e, GB_E_OOM, "out of memory loading the weights");
-    } else {
-        /* Every tensor is found and checked before the arena is allocated: a
-         * 100-byte file whose config claims 2.9 GB of weights must fail on the
-         * missing tensors, not allocate 2.9 GB first (fuzz_model_load). Once all
-         * are present, the arena is at most twice the file (F16 -> F32). */
-        int n = list_tensors(m, specs, tied);
-        for (int i = 0; i < n && !s; i++) s = check_one(st, prefix, &specs[i], &found[i], e);
-        size_t total = 0;
-        for (int i = 0; i < n && !s; i++)
-            if (!(in_place && usable_in_place(st, found[i]))) total += found[i]->numel;
-        if (!s && total && !(m->arena = malloc(total * sizeof(float))))
-            s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", total * 4 / 1e6);
-        float *p = m->arena;
-        for (int i = 0; i < n && !s; i++) {
-            if (in_place && usable_in_place(st, found[i])) {
-                /* the bytes were stored as bytes (memcpy, fread, JS), so they
-                 * have no effective type and may be read as float */
-                *specs[i].dst = (float *)(void *)(st->data + found[i]->begin);
-                *used_file = 1;
-            } else {
-                *specs[i].dst = p;
-                s = gb_st_read_f32(st, found[i], p, e);
-                p += found[i]->numel;
-            }
+    wspec *specs;
+    const gb_st_tensor **found;
+    int n;
+    /* Every tensor is found and checked before the arena is allocated: a
+     * 100-byte file whose config claims 2.9 GB of weights must fail on the
+     * missing tensors, not allocate 2.9 GB first (fuzz_model_load). Once all
+     * are present, the arena is at most twice the file (F16 -> F32). */
+    gb_status s = locate_tensors(m, st, tied, &specs, &found, &n, e);
+    size_t total = 0;
+    for (int i = 0; i < n && !s; i++)
+        if (!(in_place && usable_in_place(st, found[i]))) total += found[i]->numel;
+    if (!s && total && !(m->arena = malloc(total * sizeof(float))))
+        s = GB_FAIL(e, GB_E_OOM, "out of memory allocating %.1f MB of weights", total * 4 / 1e6);
+    float *p = m->arena;
+    for (int i = 0; i < n && !s; i++) {
+        if (in_place && usable_in_place(st, found[i])) {
+            /* the bytes were stored as bytes (memcpy, fread, JS), so they
+             * have no effective type and may be read as float */
+            *specs[i].dst = (float *)(void *)(st->data + found[i]->begin);
+            *used_file = 1;
+        } else {
+            *specs[i].dst = p;
+            s = gb_st_read_f32(st, found[i], p, e);
+            p += found[i]->numel;
         }
-        if (tied) m->lm_head = m->wte;
     }
+    if (tied) m->lm_head = m->wte;
     free(specs);
     free(found);
     return s;
@@ -257,48 +273,29 @@ int gb_model_pack_plan(const gb_model_config *mc, const gb_safetensors *st,
                        gb_pack_range *out, unsigned *parts) {
     *parts = 0;
     const gb_config *c = &mc->c;
-    int C = c->n_embd, M = c->d_mlp;
+    int C = c->n_embd, M = c->d_mlp, n, n_out = 0;
     gb_model m;
     memset(&m, 0, sizeof m);
     m.mc = *mc;
-    const char *prefix = gb_st_find(st, "transformer.wte.weight") ? "transformer." : "";
-    int tied = gb_st_find(st, "lm_head.weight") == NULL;
-    int max_specs = 3 + 12 * c->n_layer + 2;
-    wspec *specs = malloc(sizeof *specs * (size_t)max_specs);
-    const gb_st_tensor **found = malloc(sizeof *found * (size_t)max_specs);
-    gb_block_weights *h = calloc((size_t)c->n_layer, sizeof *h);
-    int n_out = 0;
-    if (specs && found && h) {
-        m.h = h;
-        gb_err ignored;
-        int n = list_tensors(&m, specs, tied), ok = 1;
-        for (int i = 0; i < n && ok; i++) ok = check_one(st, prefix, &specs[i], &found[i], &ignored) == GB_OK;
-        int blocks = ok && gb_packable(C, 3 * C) && gb_packable(C, M) && gb_packable(M, C);
-        for (int pass = 0; pass < 2 && ok; pass++) /* pass 0: can every block matrix stay in place? */
-            for (int i = 0; i < n; i++) {
-                float **d = specs[i].dst;
-                const gb_st_tensor *t = found[i];
-                size_t at = st->data_offset + t->begin;
-                int lm = d == (tied ? &m.wte : &m.lm_head), block = 0;
-                for (int l = 0; l < c->n_layer && !block; l++)
-                    block = d == &h[l].c_attn_w || d == &h[l].attn_c_proj_w || d == &h[l].c_fc_w ||
-                            d == &h[l].mlp_c_proj_w;
-                if (pass == 0) {
-                    if (block && !usable_in_place(st, t)) blocks = 0;
-                } else if (lm && usable_in_place(st, t)) {
-                    out[n_out++] = (gb_pack_range){at, at + t->numel * 4, GB_PACK_RANGE_NT,
-                                                   (int)t->shape[0], (int)t->shape[1]};
-                    *parts |= GB_PREPACKED_LM_HEAD;
-                } else if (block && blocks) {
-                    out[n_out++] = (gb_pack_range){at, at + t->numel * 4, GB_PACK_RANGE_KN,
-                                                   (int)t->shape[0], (int)t->shape[1]};
-                    *parts |= GB_PREPACKED_BLOCKS;
-                }
-            }
+    wspec *specs;
+    const gb_st_tensor **found;
+    gb_err ignored;
+    if (locate_tensors(&m, st, gb_st_find(st, "lm_head.weight") == NULL, &specs, &found, &n, &ignored) == GB_OK) {
+        int blocks = gb_packable(C, 3 * C) && gb_packable(C, M) && gb_packable(M, C);
+        for (int i = 0; i < n; i++) /* pack_blocks packs every block matrix or none */
+            if (specs[i].pack == GB_PACK_RANGE_KN && !usable_in_place(st, found[i])) blocks = 0;
+        for (int i = 0; i < n; i++) {
+            const gb_st_tensor *t = found[i];
+            int kind = specs[i].pack;
+            if (kind == GB_PACK_RANGE_NT ? !usable_in_place(st, t) : kind != GB_PACK_RANGE_KN || !blocks) continue;
+            size_t at = st->data_offset + t->begin;
+            out[n_out++] = (gb_pack_range){at, at + t->numel * sizeof(float), kind, (int)t->shape[0], (int)t->shape[1]};
+            *parts |= kind == GB_PACK_RANGE_NT ? GB_PREPACKED_LM_HEAD : GB_PREPACKED_BLOCKS;
+        }
     }
     free(specs);
     free(found);
-    free(h);
+    free(m.h);
     return n_out;
 }
 
