@@ -130,23 +130,40 @@ async function fetchOk(url, what) {
   return res;
 }
 
+/* Reads a stream to its end, handing each chunk to onChunk. A failed read
+ * becomes GlassboxError('io', ioMessage(error)); any failure, the read's or
+ * onChunk's, cancels the stream (freeing a connection or a file) first. */
+async function pump(stream, onChunk, ioMessage) {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        throw new GlassboxError('io', ioMessage(e));
+      }
+      if (chunk.done) return;
+      onChunk(chunk.value);
+    }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    throw e;
+  }
+}
+
+const downloadFailed = (url) => (e) => `model.safetensors: download from ${url.href} failed: ${e.message}`;
+
 /* A body of unknown final size (no Content-Length, or compressed), read
  * whole with 'download' progress. */
 async function readBody(res, url, report) {
   const parts = [];
   let got = 0;
-  try {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      got += value.length;
-      report({ phase: 'download', fraction: 0, loaded: got, total: 0 });
-    }
-  } catch (e) {
-    throw new GlassboxError('io', `model.safetensors: download from ${url.href} failed: ${e.message}`);
-  }
+  await pump(res.body, (value) => {
+    parts.push(value);
+    got += value.length;
+    report({ phase: 'download', fraction: 0, loaded: got, total: 0 });
+  }, downloadFailed(url));
   const out = new Uint8Array(got);
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
@@ -461,22 +478,7 @@ export class Glassbox {
         report({ phase: 'copy', fraction: total ? Math.min(1, at / total) : 1, loaded: at, total });
       };
       if (blob) {
-        const reader = blob.stream().getReader();
-        try {
-          for (;;) {
-            let chunk;
-            try {
-              chunk = await reader.read();
-            } catch (e) {
-              throw new GlassboxError('io', `${blob.name || 'model.safetensors'}: cannot read the file: ${e.message}`);
-            }
-            if (chunk.done) break;
-            put(chunk.value);
-          }
-        } catch (e) {
-          reader.cancel().catch(() => {});
-          throw e;
-        }
+        await pump(blob.stream(), put, (e) => `${blob.name || 'model.safetensors'}: cannot read the file: ${e.message}`);
       } else {
         for (let i = 0; i < total; i += PROGRESS_STEP) put(parts.safetensors.subarray(i, i + PROGRESS_STEP));
       }
@@ -579,27 +581,16 @@ export class Glassbox {
       res.body?.cancel().catch(() => {}); // refused before reading: free the connection
       throw e;
     }
-    const reader = res.body.getReader();
     let got = 0;
     try {
       report({ phase: 'download', fraction: 0, loaded: 0, total });
-      for (;;) {
-        let chunk;
-        try {
-          chunk = await reader.read();
-        } catch (e) {
-          throw new GlassboxError('io', `model.safetensors: download from ${stUrl.href} failed: ${e.message}`);
-        }
-        if (chunk.done) break;
-        load.write(chunk.value);
-        got += chunk.value.length;
+      await pump(res.body, (value) => {
+        load.write(value);
+        got += value.length;
         report({ phase: 'download', fraction: Math.min(1, got / total), loaded: got, total });
-      }
+      }, downloadFailed(stUrl));
       report({ phase: 'copy', fraction: 1, loaded: got, total });
       await load.finish(report);
-    } catch (e) {
-      reader.cancel().catch(() => {}); // an engine error mid-download stops the download too
-      throw e;
     } finally {
       load.cleanup();
     }

@@ -290,7 +290,6 @@ export function lineChart(o) {
   return svg;
 }
 
-/** Sets style.width of every [data-w] descendant to its value in percent (CSP-safe bars). */
 /** Sets el's HTML unless it is already exactly that, and says whether it did.
  * A view with buttons must not rebuild them when nothing changed: a click
  * whose mousedown and mouseup land on two different (rebuilt) buttons is
@@ -302,6 +301,7 @@ export function replaceHtml(el, html) {
   return true;
 }
 
+/** Sets style.width of every [data-w] descendant to its value in percent (CSP-safe bars). */
 export function applyWidths(root) {
   for (const e of root.querySelectorAll('[data-w]')) e.style.width = `${Math.max(0, Math.min(100, Number(e.dataset.w)))}%`;
   for (const e of root.querySelectorAll('[data-bg]')) e.style.background = e.dataset.bg;
