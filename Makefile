@@ -22,8 +22,8 @@ FUZZ_CC     ?= clang
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := $(STD) $(WARN) $(INC) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
 
-CORE_SRC := $(wildcard core/*.c)
-CORE_HDR := $(wildcard core/*.h)
+CORE_SRC := $(wildcard core/*.c core/*/*.c)
+CORE_HDR := $(wildcard core/*.h core/*/*.h)
 TEST_SRC := $(wildcard tests/native/test_*.c)
 TEST_BIN := $(patsubst tests/native/%.c,build/asan/%,$(TEST_SRC))
 PLAIN_BIN := $(patsubst tests/native/%.c,build/plain/%,$(TEST_SRC))

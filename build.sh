@@ -71,7 +71,7 @@ build_wasm() {
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
     -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
     -s EXPORTED_FUNCTIONS="[$exports]" \
-    core/*.c wasm/exports.c -o build/wasm/glassbox.wasm
+    core/*.c core/*/*.c wasm/exports.c -o build/wasm/glassbox.wasm
   ls -l build/wasm/glassbox.wasm | awk '{print "glassbox.wasm: " $5 " bytes"}'
 }
 
@@ -119,9 +119,9 @@ build_bench() {
   say "bench builds"
   local flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -Icore)
   local wasi=(-s STANDALONE_WASM=1 -s INITIAL_MEMORY=64MB -s ALLOW_MEMORY_GROWTH=1)
-  emcc -O3 -msimd128 "${flags[@]}" "${wasi[@]}" bench/kernels_bench.c core/kernels_simd.c core/kernels_ref.c \
+  emcc -O3 -msimd128 "${flags[@]}" "${wasi[@]}" bench/kernels_bench.c core/kernels/kernels_simd.c core/kernels/kernels_ref.c \
     -o build/kernels_bench.wasm
-  cc -O2 "${flags[@]}" bench/kernels_bench.c core/kernels_simd.c core/kernels_ref.c -lm -o build/kernels_bench
+  cc -O2 "${flags[@]}" bench/kernels_bench.c core/kernels/kernels_simd.c core/kernels/kernels_ref.c -lm -o build/kernels_bench
   cc -O2 "${flags[@]}" bench/native_bench.c build/rel/libglassbox.a -lm -o build/bench_native
   mkdir -p bench/results/tmp
   local exports
@@ -130,7 +130,7 @@ build_bench() {
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
     -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
     -s EXPORTED_FUNCTIONS="[$exports]" \
-    core/*.c wasm/exports.c -o bench/results/tmp/glassbox-scalar.wasm
+    core/*.c core/*/*.c wasm/exports.c -o bench/results/tmp/glassbox-scalar.wasm
   if [ ! -d bench/node_modules/onnxruntime-web ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
     say "npm ci --prefix bench (onnxruntime-web)"
     npm ci --prefix bench --no-audit --no-fund --loglevel=error

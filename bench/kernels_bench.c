@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "glassbox.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 static double now_ms(void) {
     struct timespec ts;

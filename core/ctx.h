@@ -5,10 +5,10 @@
 
 #include <stdint.h>
 
-#include "acts.h"
+#include "run/acts.h"
 #include "glassbox.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "load/model.h"
+#include "tokenizer/tokenizer.h"
 
 struct gb_ctx {
     gb_err err;

@@ -5,7 +5,7 @@
  * parameter count must be computed without overflow. */
 #include <math.h>
 
-#include "config.h"
+#include "load/config.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

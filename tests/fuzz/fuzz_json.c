@@ -6,8 +6,8 @@
  * the announced length, gb_json_get must find the last duplicate of each key,
  * and accessors must refuse out-of-range node indices. */
 #include "fuzz_util.h"
-#include "json.h"
-#include "unicode_tables.h"
+#include "load/json.h"
+#include "tokenizer/unicode_tables.h"
 
 static int valid_utf8(const char *s, size_t n) {
     for (size_t i = 0; i < n;) {

@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "fuzz_util.h"
-#include "safetensors.h"
+#include "load/safetensors.h"
 
 static const size_t dtype_size[GB_DT_COUNT] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
 

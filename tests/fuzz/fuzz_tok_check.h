@@ -11,7 +11,7 @@
 #define GB_FUZZ_TOK_CHECK_H
 
 #include "fuzz_util.h"
-#include "tokenizer_internal.h"
+#include "tokenizer/tokenizer_internal.h"
 
 /* encoder.py's bpe() on one piece, into ids (returns the count). */
 static int fz_naive_bpe(const gb_tokenizer *t, const uint8_t *s, size_t n, int32_t *ids) {

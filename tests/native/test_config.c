@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "config.h"
+#include "load/config.h"
 #include "fileio.h"
 
 typedef struct {

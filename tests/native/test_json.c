@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "json.h"
+#include "load/json.h"
 
 static gb_status parse(gb_json *doc, const char *src, gb_err *e) {
     return gb_json_parse(doc, src, strlen(src), "test.json", e);

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 // ----------------------------------------------------------------------------
 // tolerances (relative error, and the floor under |want|)

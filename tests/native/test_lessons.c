@@ -36,7 +36,7 @@
 #include "check.h"
 #include "fileio.h"
 #include "glassbox.h"
-#include "json.h"
+#include "load/json.h"
 
 #define TOL_COUNT 1     /* correct items (or tokens) may differ from PyTorch by this many */
 #define TOL_SCORE 2e-3  /* attention scores: absolute */

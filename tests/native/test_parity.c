@@ -17,7 +17,7 @@
 
 #include "check.h"
 #include "fileio.h"
-#include "safetensors.h"
+#include "load/safetensors.h"
 
 #define FIXTURES_DIR "tests/fixtures/models"
 #define TOL_REL 1e-4 /* logits, patterns and every hidden state */

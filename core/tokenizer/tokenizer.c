@@ -13,14 +13,14 @@
  *     long pieces (a megabyte of letters is one piece).
  * Loading (vocab/merges files) is in tokenizer_load.c.
  */
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer_internal.h"
-#include "unicode_tables.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 
 // --------------------------------------------------------------- pre-tokenizer
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 void gb_seed(gb_ctx *ctx, uint64_t seed) {
     ctx->rng = seed ? seed : 0x9E3779B97F4A7C15ull; /* xorshift must not start at 0 */

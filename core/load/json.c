@@ -10,13 +10,13 @@
  * nodes by index (the array moves when it grows). GPT-2's tokenizer.json
  * (~1.3 MB, ~100k nodes) parses in a few milliseconds.
  */
-#include "json.h"
+#include "load/json.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "unicode_tables.h"
+#include "tokenizer/unicode_tables.h"
 
 #define GB_JSON_MAX_DEPTH 64
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #define ACT(h, l) gb_acts_ptr(&ctx->acts, (h), (l))
 

@@ -9,9 +9,9 @@
 #ifndef GB_MODEL_H
 #define GB_MODEL_H
 
-#include "config.h"
-#include "kernels.h"
-#include "safetensors.h"
+#include "load/config.h"
+#include "kernels/kernels.h"
+#include "load/safetensors.h"
 
 typedef struct {
     float *ln_1_w, *ln_1_b;       /* [C] */

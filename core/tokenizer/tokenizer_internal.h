@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h" /* GB_MAX_VOCAB */
-#include "tokenizer.h"
+#include "load/config.h" /* GB_MAX_VOCAB */
+#include "tokenizer/tokenizer.h"
 
 /* Ids above this are rejected as absurd before anything is allocated: no
  * config.json may have more than GB_MAX_VOCAB tokens, so a larger id could

@@ -1,5 +1,5 @@
 /* acts.c — layout and growth of the activation store (see acts.h). */
-#include "acts.h"
+#include "run/acts.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
  * exp/GELU use the polynomial v_exp below, so those match within float
  * tolerance, not bit for bit.
  */
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /* config.c — config.json to gb_model_config, rejecting what the engine cannot
  * run (wrong architecture, absurd sizes) with the field's name in the message. */
-#include "config.h"
+#include "load/config.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "json.h"
+#include "load/json.h"
 
 /* Reads an integer field; `alt` is an older alias (n_ctx for n_positions). */
 static gb_status get_int(const gb_json *doc, const char *key, const char *alt, int lo, int hi,

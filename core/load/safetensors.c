@@ -2,12 +2,12 @@
  * Nothing here trusts the file: every length and offset is checked against the
  * buffer before use, so a truncated or hostile file yields an error, not a read
  * out of bounds. */
-#include "safetensors.h"
+#include "load/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "load/json.h"
 
 static const struct { const char *name; size_t size; } dtype_info[GB_DT_COUNT] = {
     [GB_DT_F32] = {"F32", 4}, [GB_DT_F16] = {"F16", 2}, [GB_DT_BF16] = {"BF16", 2},

@@ -12,7 +12,7 @@
  * (-std=c11), where gcc does not contract a*b+c into an FMA, so the scalar
  * rounding is the textbook one.
  */
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>

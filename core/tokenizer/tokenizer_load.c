@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "tokenizer_internal.h"
-#include "unicode_tables.h"
+#include "load/json.h"
+#include "tokenizer/tokenizer_internal.h"
+#include "tokenizer/unicode_tables.h"
 
 /* State while loading; the vocabulary hash (bytes -> id) lives only here. */
 typedef struct {

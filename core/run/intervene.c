@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 void gb_apply_ablations(gb_ctx *ctx, int layer, float *z, int t0, int t1) {
     int H = ctx->model.mc.c.n_head, D = ctx->model.mc.c.d_head;
