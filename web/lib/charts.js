@@ -31,12 +31,32 @@ export const pct = (p) => (p == null ? '–' : p >= 0.1 ? `${(100 * p).toFixed(1
  * a few outlier dimensions (common in residual streams) do not wash out the
  * rest; larger values saturate. At least tiny.
  */
-export function absMax(get, rows, cols) {
+export function absMax(get, rows, cols, keep = null) {
   const a = [];
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (!masked(v) && Number.isFinite(v)) a.push(Math.abs(v)); }
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { if (keep && !keep(i, j)) continue; const v = get(i, j); if (!masked(v) && Number.isFinite(v)) a.push(Math.abs(v)); }
   if (!a.length) return 1e-6;
   a.sort((x, y) => x - y);
   return a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] || a[a.length - 1] || 1e-6;
+}
+
+/** How many of the cells lie past ±max (drawn in the end colour), and how many there are. */
+export function clipCount(get, rows, cols, max) {
+  let n = 0, total = 0;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (masked(v) || !Number.isFinite(v)) continue; total++; if (Math.abs(v) > max) n++; }
+  return { n, total };
+}
+
+/**
+ * The legend of a signed colour scale: ±max, what sets max (the 99th
+ * percentile of |value|, or a scale shared with other figures), and how many
+ * values are clipped to the end colours.
+ */
+export function divLegend(max, { clipped = 0, total = 0, why = '99th percentile of |values|', caption = '' } = {}) {
+  const clip = clipped ? ` · ${clipped} of ${total} values lie past ±${fmt(max)} and are clipped to the end colour` : ' · no value is clipped';
+  const lg = legend('div', `−${fmt(max)}`, `+${fmt(max)}`, `${caption ? `${caption} · ` : ''}scale: ${why}${clip}`);
+  lg.dataset.max = String(max);
+  lg.dataset.clipped = String(clipped);
+  return lg;
 }
 
 /**
@@ -301,8 +321,9 @@ export function replaceHtml(el, html) {
   return true;
 }
 
-/** Sets style.width of every [data-w] descendant to its value in percent (CSP-safe bars). */
+/** Sets style.width / style.left of every [data-w] / [data-l] descendant to its value in percent (CSP-safe bars). */
 export function applyWidths(root) {
   for (const e of root.querySelectorAll('[data-w]')) e.style.width = `${Math.max(0, Math.min(100, Number(e.dataset.w)))}%`;
+  for (const e of root.querySelectorAll('[data-l]')) e.style.left = `${Math.max(0, Math.min(100, Number(e.dataset.l)))}%`;
   for (const e of root.querySelectorAll('[data-bg]')) e.style.background = e.dataset.bg;
 }
