@@ -66,7 +66,7 @@ static gb_status alloc_run(gb_ctx *ctx) {
     ctx->iv = malloc(sizeof *ctx->iv * GB_MAX_INTERVENTIONS);
     ctx->sample_buf = malloc(sizeof(float) * 5 * (size_t)c->vocab_size);
     ctx->sample_order = malloc(gb_sample_order_bytes(c->vocab_size));
-    ctx->sample_bucket = malloc(sizeof(int) * (GB_SAMPLE_BUCKETS + 1));
+    ctx->sample_bucket = malloc(sizeof(int) * (2 * GB_SAMPLE_BUCKETS + 1));
     ctx->lens_buf = malloc(sizeof(float) * (size_t)c->vocab_size);
     ctx->acts.d = (gb_dims){c->n_layer, c->n_head, c->d_head, c->n_embd, c->d_mlp, c->vocab_size};
     if (!ctx->done || !ctx->iv || !ctx->sample_buf || !ctx->sample_order || !ctx->sample_bucket || !ctx->lens_buf)

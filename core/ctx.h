@@ -37,8 +37,7 @@ struct gb_ctx {
     uint64_t seed;         /* the stream's starting state (never 0) */
     float *sample_buf;     /* [5 * vocab] logits, scaled, probs, top_k, top_p */
     void *sample_order;    /* [vocab] rows bucketed by probability: gb_sample_order_bytes() */
-    int *sample_bucket;    /* [GB_SAMPLE_BUCKETS + 1] bucket starts in sample_order */
-    int sample_sorted;     /* leading rows of sample_order already in display order */
+    int *sample_bucket;    /* [2 * GB_SAMPLE_BUCKETS + 1]: bucket starts, then sorted flags */
     int sample_valid;      /* sample_buf/sample_order hold the last sampling call's answer */
     float *lens_buf;       /* [vocab] the logit lens's and gb_top_tokens' scratch */
 

@@ -77,36 +77,81 @@ static int bucket_of(float p) {
     return k < GB_SAMPLE_BUCKETS ? k : GB_SAMPLE_BUCKETS - 1;
 }
 
-/* Scatters rows into buckets, highest bucket first; start[i] is where the
- * i-th bucket (counted from the top) begins, start[B] = V. O(V). */
-static void bucket_rows(row *out, int *start, const float *p, const float *logits, int V) {
-    int *count = start; /* counts first, then turned into starts in place */
+/* The display order under construction: rows scattered into buckets (highest
+ * first; bucket b is rows[start[b], start[b + 1])), each bucket sorted only
+ * when something needs its exact order (done[b]). */
+typedef struct { row *rows; int *start, *done; } order_t;
+
+static order_t order_of(gb_ctx *ctx) {
+    int *b = ctx->sample_bucket;
+    return (order_t){ctx->sample_order, b, b + GB_SAMPLE_BUCKETS + 1};
+}
+
+/* Scatters rows into buckets, highest bucket first. O(V). */
+static void bucket_rows(order_t o, const float *p, const float *logits, int V) {
+    int *count = o.start; /* counts first, then turned into starts in place */
     memset(count, 0, sizeof(int) * (GB_SAMPLE_BUCKETS + 1));
+    memset(o.done, 0, sizeof(int) * GB_SAMPLE_BUCKETS);
     for (int i = 0; i < V; i++) count[GB_SAMPLE_BUCKETS - 1 - bucket_of(p[i])]++;
     int at = 0;
     for (int b = 0; b < GB_SAMPLE_BUCKETS; b++) { int n = count[b]; count[b] = at; at += n; }
     count[GB_SAMPLE_BUCKETS] = V;
     int fill[GB_SAMPLE_BUCKETS];
-    memcpy(fill, start, sizeof fill);
+    memcpy(fill, o.start, sizeof fill);
     for (int i = 0; i < V; i++) {
         int b = GB_SAMPLE_BUCKETS - 1 - bucket_of(p[i]);
-        out[fill[b]++] = (row){p[i], logits ? logits[i] : p[i], i};
+        o.rows[fill[b]++] = (row){p[i], logits ? logits[i] : p[i], i};
     }
 }
 
-/* Makes sure the first n rows are in display order, sorting whole buckets
- * as they are reached; *sorted tracks how far that has gone. */
-static void sort_prefix(row *rows, const int *start, int *sorted, int n) {
-    while (*sorted < n) {
-        int lo = 0, hi = GB_SAMPLE_BUCKETS - 1; /* the bucket holding row *sorted: start[b] <= it < start[b + 1] */
-        while (lo < hi) {
-            int mid = (lo + hi + 1) / 2;
-            if (start[mid] <= *sorted) lo = mid; else hi = mid - 1;
-        }
-        int end = start[lo + 1];
-        qsort(rows + *sorted, (size_t)(end - *sorted), sizeof *rows, by_display_order);
-        *sorted = end;
+/* The bucket holding row r: the last b with start[b] <= r. */
+static int bucket_at(const int *start, int r) {
+    int lo = 0, hi = GB_SAMPLE_BUCKETS - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (start[mid] <= r) lo = mid; else hi = mid - 1;
     }
+    return lo;
+}
+
+static void sort_bucket(order_t o, int b) {
+    if (o.done[b]) return;
+    qsort(o.rows + o.start[b], (size_t)(o.start[b + 1] - o.start[b]), sizeof(row), by_display_order);
+    o.done[b] = 1;
+}
+
+/* Puts the first n rows in display order (whole buckets). */
+static void sort_rows(order_t o, int n) {
+    for (int r = 0; r < n;) {
+        int b = bucket_at(o.start, r);
+        sort_bucket(o, b);
+        r = o.start[b + 1];
+    }
+}
+
+/* Walks rows [0, limit) in display order summing vals[id] (double) and
+ * returns the first row where the sum reaches target (ge: >=, else >), or -1;
+ * *before gets the sum of the rows above it. Whole buckets that keep the sum
+ * short of the target are added without being sorted: their rows are above
+ * the answer whatever their order. A partial last bucket must be sorted. */
+static int walk(order_t o, const float *vals, int limit, double target, int ge, double *before) {
+    double cum = 0;
+    for (int r = 0; r < limit;) {
+        int b = bucket_at(o.start, r), end = o.start[b + 1] < limit ? o.start[b + 1] : limit;
+        double m = 0;
+        for (int i = r; i < end; i++) m += vals[o.rows[i].id];
+        if (!(ge ? cum + m >= target : cum + m > target)) { cum += m; r = end; continue; }
+        sort_bucket(o, b);
+        for (int i = r; i < end; i++) {
+            double q = vals[o.rows[i].id];
+            if (ge ? cum + q >= target : cum + q > target) { *before = cum; return i; }
+            cum += q;
+        }
+        *before = cum - vals[o.rows[end - 1].id]; /* the bucket's sum and the row-by-row sum rounded apart */
+        return end - 1;
+    }
+    *before = cum;
+    return -1;
 }
 
 void gb_top_k_of(const float *p, const float *logits, int V, int k, int32_t *ids, float *probs) {
@@ -115,10 +160,11 @@ void gb_top_k_of(const float *p, const float *logits, int V, int k, int32_t *ids
     int cap = k < 64 ? k : 64, n = 0;
     if (k > 64) { /* rare (views ask for a handful): bucket the whole vocabulary */
         row *rows = malloc(sizeof(row) * (size_t)V);
-        int *start = malloc(sizeof(int) * (GB_SAMPLE_BUCKETS + 1)), sorted = 0;
+        int *start = malloc(sizeof(int) * (2 * GB_SAMPLE_BUCKETS + 1));
         if (rows && start) {
-            bucket_rows(rows, start, p, logits, V);
-            sort_prefix(rows, start, &sorted, k);
+            order_t o = {rows, start, start + GB_SAMPLE_BUCKETS + 1};
+            bucket_rows(o, p, logits, V);
+            sort_rows(o, k);
             for (int i = 0; i < k; i++) { ids[i] = rows[i].id; probs[i] = rows[i].p; }
         } else {
             for (int i = 0; i < k; i++) { ids[i] = -1; probs[i] = 0; } /* out of memory: nothing ranked */
@@ -207,28 +253,22 @@ gb_status gb_sample_distribution(gb_ctx *ctx, const gb_sample_params *p, gb_samp
     memcpy(logits, all + (size_t)(T - 1) * V, sizeof(float) * V);
     if ((s = scale_and_softmax(ctx, logits, scaled, probs, V, p->temperature))) return s;
 
-    row *order = ctx->sample_order;
-    bucket_rows(order, ctx->sample_bucket, probs, logits, V);
-    ctx->sample_sorted = 0;
+    order_t o = order_of(ctx);
+    bucket_rows(o, probs, logits, V);
     int k = (p->top_k == 0 || p->top_k > V) ? V : p->top_k;
-    sort_prefix(order, ctx->sample_bucket, &ctx->sample_sorted, k < V ? k : 1);
+    sort_rows(o, k < V ? k : 1); /* the top-k set (and row 0, the greedy pick) */
     memset(topk, 0, sizeof(float) * V);
     if (k == V) memcpy(topk, probs, sizeof(float) * V);
-    else for (int i = 0; i < k; i++) topk[order[i].id] = order[i].p;
+    else for (int i = 0; i < k; i++) topk[o.rows[i].id] = o.rows[i].p;
     renormalise(topk, V);
-    /* top-p: the shortest prefix, in display order, whose top-k mass reaches p
-     * (top-p 1 keeps every top-k row: no walk, so no sorting) */
+    /* top-p: the shortest prefix of the top-k rows, in display order, whose
+     * mass reaches p (top-p 1 keeps them all) */
     memset(topp, 0, sizeof(float) * V);
-    double mass = 0;
-    int np = 0;
-    if (p->top_p >= 1) { memcpy(topp, topk, sizeof(float) * V); np = k; }
-    while (np < k) {
-        sort_prefix(order, ctx->sample_bucket, &ctx->sample_sorted, np + 1);
-        int32_t id = order[np++].id;
-        topp[id] = topk[id];
-        mass += topk[id];
-        if (mass >= p->top_p) break;
-    }
+    double above;
+    int last = p->top_p >= 1 ? -1 : walk(o, topk, k, p->top_p, 1, &above);
+    int np = last < 0 ? k : last + 1;
+    if (np == V) memcpy(topp, topk, sizeof(float) * V);
+    else for (int i = 0; i < np; i++) topp[o.rows[i].id] = topk[o.rows[i].id];
     renormalise(topp, V);
     ctx->sample_valid = 1;
     *tr = (gb_sample_trace){logits, scaled, probs, topk, topp, k, np, -1, 0, 0, 0, 0};
@@ -239,35 +279,22 @@ gb_status gb_sample_draw(gb_ctx *ctx, const gb_sample_params *p, float u, gb_sam
     gb_status s = gb_sample_distribution(ctx, p, tr);
     if (s) return s;
     if (!(u >= 0 && u < 1)) return GB_FAIL(&ctx->err, GB_E_ARG, "u must be in [0, 1), got %g", (double)u);
-    const row *order = ctx->sample_order; /* row 0 is sorted by gb_sample_distribution */
+    order_t o = order_of(ctx);
     tr->uniform = u;
-    if (p->temperature == 0) { /* greedy: the top row, whatever u says */
-        tr->token = order[0].id;
-        tr->rank = 0;
-        tr->cum_before = 0;
-        tr->cum_after = tr->top_p[order[0].id];
-        return GB_OK;
-    }
-    /* the survivors are the first n_top_p rows of the order; sorted as the walk reaches them */
-    row *order_w = ctx->sample_order;
+    int r;
     double cum = 0;
-    int r = 0, last = 0, found = 0;
-    for (; r < tr->n_top_p; r++) {
-        sort_prefix(order_w, ctx->sample_bucket, &ctx->sample_sorted, r + 1);
-        double q = tr->top_p[order_w[r].id];
-        if (q <= 0) break; /* rows below are all zero */
-        last = r;
-        if (u < cum + q) { found = 1; break; }
-        cum += q;
+    if (p->temperature == 0) r = 0; /* greedy: the top row (sorted above), whatever u says */
+    else if ((r = walk(o, tr->top_p, tr->n_top_p, u, 0, &cum)) < 0) {
+        /* rounding left the total just under u: the last row with mass */
+        sort_rows(o, tr->n_top_p);
+        for (r = tr->n_top_p - 1; r > 0 && tr->top_p[o.rows[r].id] <= 0; r--) {}
+        cum = 0;
+        for (int i = 0; i < r; i++) cum += tr->top_p[o.rows[i].id];
     }
-    if (!found) { /* rounding left the total just under u: the last row with mass */
-        r = last;
-        cum -= tr->top_p[order_w[r].id];
-    }
-    tr->token = order_w[r].id;
+    tr->token = o.rows[r].id;
     tr->rank = r;
     tr->cum_before = (float)cum;
-    tr->cum_after = (float)(cum + tr->top_p[order_w[r].id]);
+    tr->cum_after = (float)(cum + tr->top_p[o.rows[r].id]);
     return GB_OK;
 }
 
@@ -283,13 +310,13 @@ gb_status gb_sample_rows(gb_ctx *ctx, int n, int32_t *ids, float *cum) {
     int V = ctx->model.mc.c.vocab_size;
     if (n < 0 || n > V || (n > 0 && !ids))
         return GB_FAIL(&ctx->err, GB_E_ARG, "sample rows: n must be 0..%d with an output array", V);
-    row *order = ctx->sample_order;
-    sort_prefix(order, ctx->sample_bucket, &ctx->sample_sorted, n);
+    order_t o = order_of(ctx);
+    sort_rows(o, n);
     const float *topp = ctx->sample_buf + 4 * (size_t)V;
     double c = 0;
     for (int i = 0; i < n; i++) {
-        ids[i] = order[i].id;
-        c += topp[order[i].id];
+        ids[i] = o.rows[i].id;
+        c += topp[o.rows[i].id];
         if (cum) cum[i] = (float)c;
     }
     return GB_OK;
