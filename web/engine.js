@@ -126,20 +126,19 @@ export class Session {
    */
   predict({ sampling = {}, k = 12 } = {}) {
     const gb = this.gb;
-    const dist = gb.sampleDist(sampling, k);
+    const dist = gb.sampleDist(sampling, k, { arrays: false });
     const u = gb.nextUniform();
     const d = gb.draw(sampling, u);
-    const row = (r) => ({
-      id: r.id, piece: this.piece(r.id), logit: dist.logits[r.id], scaled: at(dist.scaled, r.id), prob: at(dist.probs, r.id),
-      topK: at(dist.topK, r.id), topP: at(dist.topP, r.id), cum: r.cum,
-    });
-    const rows = dist.rows.map(row);
+    const row = (r) => ({ ...r, piece: this.piece(r.id) });
     let drawnRow = null;
-    if (d.rank >= rows.length) drawnRow = { ...row({ id: d.token, cum: d.cumAfter }), rank: d.rank };
+    if (d.rank >= dist.rows.length) {
+      // The drawn row lies below the rows shown: its values, read from the stages' arrays.
+      const full = gb.sampleDist(sampling, 0, { arrays: true }), id = d.token;
+      drawnRow = row({ id, logit: full.logits[id], scaled: full.scaled[id], prob: full.probs[id], topK: full.topK[id], topP: full.topP[id], cum: d.cumAfter, rank: d.rank });
+    }
     return {
       token: d.token, piece: this.piece(d.token), rank: d.rank, uniform: u, cumBefore: d.cumBefore, cumAfter: d.cumAfter,
-      position: this.gen.length, sampling: { ...sampling }, kept: { topK: dist.keptTopK ?? null, topP: dist.keptTopP ?? null },
-      rows, drawnRow,
+      position: this.gen.length, sampling: { ...sampling }, kept: dist.kept, rows: dist.rows.map(row), drawnRow,
     };
   }
 
@@ -153,10 +152,10 @@ export class Session {
    */
   compare({ sampling = {}, k = 8 } = {}) {
     const side = () => {
-      const dist = this.gb.sampleDist(sampling, k);
+      const dist = this.gb.sampleDist(sampling, k, { arrays: true });
       const u = this.gb.nextUniform();
       const d = this.gb.draw(sampling, u);
-      return { final: dist.topP.length ? dist.topP.slice() : dist.probs.slice(), ids: dist.rows.map((r) => r.id), token: d.token, piece: this.piece(d.token), rank: d.rank, uniform: u };
+      return { final: dist.topP, ids: dist.rows.map((r) => r.id), token: d.token, piece: this.piece(d.token), rank: d.rank, uniform: u };
     };
     const run = side();
     const iv = this.iv || [];
@@ -192,7 +191,7 @@ export class Session {
     const fields = {};
     for (const [name, r] of Object.entries(reads)) {
       if (r.hook) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
-      else if (r.fn === 'attnScoresUnmasked') fields[name] = { data: copy(gb.attnScoresUnmasked(r.layer)), shape: [c.n_head, T, T] };
+      else if (r.fn === 'attnScoresUnmasked') { const a = gb.attnScoresUnmasked(r.layer); fields[name] = { data: a.data, shape: a.shape }; }
       else if (r.fn === 'residNorms') {
         const out = new Float32Array((c.n_layer + 1) * T);
         out.set(gb.rowNorms('blocks.0.hook_resid_pre'), 0);
@@ -292,6 +291,3 @@ export class Session {
   }
 }
 
-/* A stage array of sampleDist may be empty (greedy has no scaled stage). */
-function at(arr, i) { return arr && arr.length ? arr[i] : null; }
-function copy(a) { return a instanceof Float32Array ? a.slice() : Float32Array.from(a.data ?? a); }

@@ -81,7 +81,7 @@ export function stageBarsModel(p, sub) {
   const greedy = sp.temperature === 0;
   const drawn = `${showPiece(p.piece)} (${p.rank < rows.length ? `row ${p.rank + 1}` : `row ${p.rank + 1}, below the rows shown`})`;
   const say = {
-    scaled: greedy ? 'Temperature 0 is greedy: the largest logit wins, whatever the rest.' : `Each logit is divided by the temperature T = ${sp.temperature ?? 1}: below 1 the gaps widen, above 1 they shrink. Bar length: |value| against the largest shown.`,
+    scaled: greedy ? 'Temperature 0 is greedy: the largest logit wins, whatever the rest (the probabilities shown are at T = 1, for comparison).' : `Each logit is divided by the temperature T = ${sp.temperature ?? 1}: below 1 the gaps widen, above 1 they shrink. Bar length: |value| against the largest shown.`,
     prob: 'Softmax turns the scaled logits into probabilities that sum to 1.',
     topK: sp.topK ? `Top-k = ${sp.topK} keeps only the ${sp.topK} most likely tokens${nK ? `: ${nK} of the rows shown are cut` : ': every row shown survives'}.` : 'Top-k is off: nothing is cut.',
     topP: sp.topP < 1 ? `Top-p = ${sp.topP} keeps the smallest set of the most likely tokens whose mass reaches ${sp.topP}${nP ? `: ${nP} more rows are cut` : ': no further row shown is cut'}.` : 'Top-p is off: nothing more is cut.',

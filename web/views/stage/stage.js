@@ -245,7 +245,7 @@ export const CHARTS = {
     const top = ctx.get(f.of[0]).rows;
     const rows = top.map((list, i) => ({
       label: labels[i], last: i === d.T - 1,
-      top: list.map((t) => ({ id: t.id, piece: showPiece(t.piece), p: pct(t.prob), logit: fmt(t.logit), bg: css(probRGB(t.prob)) })),
+      top: list.map((t) => ({ id: t.id, piece: showPiece(t.piece), p: pct(t.prob), raw: t.prob, bg: css(probRGB(t.prob)) })),
     }));
     const holder = document.createElement('div');
     holder.className = 'logits-wrap';
