@@ -314,7 +314,7 @@ function renderAll() {
   const changed = pendingChanged;
   pendingChanged = new Set();
   for (const m of mounted) {
-    if (m.badge && (changed.has('*') || changed.has('interventions'))) renderBadge(m.badge, s, actions);
+    if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
   }

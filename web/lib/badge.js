@@ -4,12 +4,12 @@
  * when the run has no interventions. */
 import { ivNames, ivSummary } from '../state.js';
 
-/** Draws the badge for state s into slot; "clear" calls actions.clearInterventions. */
-export function renderBadge(slot, s, actions) {
+/** Draws the badge for state s into slot; "clear" calls actions.clearInterventions. off: the view shows no numbers now. */
+export function renderBadge(slot, s, actions, off = false) {
   const list = s.interventions;
   slot.className = 'iv-badge';
-  slot.hidden = !list.length;
-  if (!list.length) { slot.replaceChildren(); return; }
+  slot.hidden = !list.length || off;
+  if (slot.hidden) { slot.replaceChildren(); return; }
   const text = document.createElement('span');
   text.className = 'iv-badge-text';
   text.textContent = ivSummary(list);
