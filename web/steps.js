@@ -47,7 +47,7 @@ export const STEPS = [
   { key: 'qkv', group: 'attn', name: 'Queries, keys, values', short: 'Q·K·V',
     explain: 'One matrix multiply turns every normalised vector into a query (what this position is looking for), a key (what it offers to others) and a value (what it passes on if chosen). They are split into heads; each head works with its own small slice.',
     formula: 'q = LN(x)·W_Q + b_Q,  k = LN(x)·W_K + b_K,  v = LN(x)·W_V + b_V',
-    reads: { x: 'blocks.{L}.ln1.hook_normalized', q: 'blocks.{L}.attn.hook_q', k: 'blocks.{L}.attn.hook_k', v: 'blocks.{L}.attn.hook_v' },
+    reads: { q: 'blocks.{L}.attn.hook_q', k: 'blocks.{L}.attn.hook_k', v: 'blocks.{L}.attn.hook_v' },
     figs: [
       { chart: 'qkv', of: ['q', 'k', 'v'] },
     ] },

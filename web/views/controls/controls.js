@@ -5,7 +5,7 @@
 import { stepIndex, stepList, KIND } from '../../steps.js';
 
 export const EMBED_VIEWS = [
-  ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'head ablation'], ['lens', 'logit lens'],
+  ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'interventions: clean vs intervened'], ['lens', 'logit lens'],
   ['lesson', 'this lesson step'],
 ];
 const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760] };

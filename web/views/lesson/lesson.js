@@ -8,7 +8,7 @@
  * that offers the lessons. */
 import { LESSONS, LESSON_NAMES, additionText, randomRepeat } from '../../lessons.js';
 import { SCORES, cardFor, parseHeads } from '../../lib/lesson-metrics.js';
-import { heatmap, legend, pct } from '../../lib/charts.js';
+import { heatmap, legend, pct, replaceHtml } from '../../lib/charts.js';
 import { css, ink, probRGB } from '../../lib/colors.js';
 import { showPiece } from '../tokens/tokens.js';
 import { ablatedHeads, ablationMode, ivNames, runKey } from '../../state.js';
@@ -134,7 +134,10 @@ export function lessonView({ templates, actions, embed }) {
     render(el, s) {
       const vm = lessonModel(s);
       (el.closest('[data-view]') || el).classList.toggle('lesson-off', !!vm.off);
-      el.innerHTML = templates.render('lesson', 'main', { ...vm, embed });
+      // What the learner is typing into the adder survives a re-render (answers arrive while they type).
+      const typed = [...el.querySelectorAll('.adder input')].map((i) => [i.name, i.value]);
+      if (!replaceHtml(el, templates.render('lesson', 'main', { ...vm, embed }))) return;
+      for (const [n, v] of typed) { const i = el.querySelector(`.adder input[name="${n}"]`); if (i) i.value = v; }
       for (const e of el.querySelectorAll('[data-bg]')) { e.style.background = e.dataset.bg; if (e.dataset.ink) e.style.color = e.dataset.ink; }
       const on = (sel, ev, fn) => { for (const e of el.querySelectorAll(sel)) e.addEventListener(ev, (x) => fn(e, x)); };
       on('[data-lesson]', 'click', (e) => actions.pickLesson(e.dataset.lesson));
