@@ -82,12 +82,18 @@ async function guard(view, fn) {
 
 const live = () => store.get().status.phase === 'ready';
 
+/** Keeps one performance mark per name, the latest: tests/e2e/timing.js reads click-to-update times from them. */
+function markNow(name) { performance.clearMarks(name); performance.mark(name); }
+
 /** Asks verb about the current state; stores the answer under field with its key, if still current. */
 async function ask(field, verb, args, keyOf = runKey) {
   const s = store.get();
   const key = keyOf(s);
   const a = await request(field, verb, { state: runDesc(s), ...args });
-  if (a && keyOf(store.get()) === key) store.set({ [field]: { ...a, key } });
+  if (a && keyOf(store.get()) === key) {
+    store.set({ [field]: { ...a, key } });
+    markNow(`glassbox:answer:${field}`);
+  }
   return a;
 }
 
@@ -116,7 +122,10 @@ async function refreshStep() {
     const s = store.get();
     const key = runKey(s);
     const data = await request('step', 'step', { state: runDesc(s), stage: s.stage, layer: s.layer });
-    if (data && runKey(store.get()) === key) store.set({ stepData: { ...data, key } });
+    if (data && runKey(store.get()) === key) {
+      store.set({ stepData: { ...data, key } });
+      markNow('glassbox:answer:stepData');
+    }
   });
 }
 
@@ -318,6 +327,7 @@ function renderAll() {
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
   }
+  markNow('glassbox:render');
 }
 function wants(name) { return mounted.some((m) => m.name === name); }
 
