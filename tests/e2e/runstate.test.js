@@ -95,8 +95,13 @@ describe('one run state', { skip: skip || false }, () => {
     let seed = 7;
     while (cliGen(prompt, 1, sp, seed)[0] === first) seed++;
     const want = cliGen(prompt, 2, sp, seed);
+    const mark = (n) => page.evaluate((x) => performance.getEntriesByName(`glassbox:answer:${x}`).at(-1)?.startTime ?? -1, n);
+    const t0 = await page.evaluate(() => performance.now());
     await page.fill('input[data-field="seed"]', String(seed));
     await waitToken(page, want[0]);
+    // A seed is only a seed: the sampling answer is recomputed, the run and the step are not.
+    assert.ok(await mark('predict') > t0);
+    assert.ok(await mark('run') < t0 && await mark('stepData') < t0, 'no forward pass or step read for a new seed');
     const u = await page.getAttribute('.sampled-tok', 'data-u');
     gb.seed(seed);
     assert.equal(u, gb.uniformAt(0).toFixed(4), 'u is uniform 0 of the seed’s stream');

@@ -51,9 +51,12 @@ export function clipCount(get, rows, cols, max) {
  * percentile of |value|, or a scale shared with other figures), and how many
  * values are clipped to the end colours.
  */
-export function divLegend(max, { clipped = 0, total = 0, why = '99th percentile of |values|', caption = '' } = {}) {
+export function divLegend(max, { clipped = 0, total = 0, why = '99th percentile of |values|', caption = '', compact = false } = {}) {
   const clip = clipped ? ` · ${clipped} of ${total} values lie past ±${fmt(max)} and are clipped to the end colour` : ' · no value is clipped';
-  const lg = legend('div', `−${fmt(max)}`, `+${fmt(max)}`, `${caption ? `${caption} · ` : ''}scale: ${why}${clip}`);
+  const full = `${caption ? `${caption} · ` : ''}scale: ${why}${clip}`;
+  // Small multiples: a short caption, the full one on hover.
+  const lg = legend('div', `−${fmt(max)}`, `+${fmt(max)}`, compact ? (clipped ? `${clipped} clipped` : 'none clipped') : full);
+  if (compact) lg.title = full;
   lg.dataset.max = String(max);
   lg.dataset.clipped = String(clipped);
   return lg;

@@ -35,7 +35,7 @@ export function barsModel(p) {
     const chosen = r.id === p.token;
     return {
       id: r.id, piece: showPiece(r.piece), chosen, rank: (r.rank ?? i) + 1, gap: r.rank != null && r.rank > p.rows.length,
-      logit: fmt(r.logit), scaled: r.scaled == null ? '–' : fmt(r.scaled),
+      logit: fmt(r.logit), scaled: r.scaled == null || greedy ? '–' : fmt(r.scaled), // greedy divides by nothing
       cols: ['prob', 'topK', 'topP'].map((c) => ({ w: W(r[c]), label: r[c] == null ? '–' : pct(r[c]), cut: c !== 'prob' && r[c] === 0 })),
       cum: f4(r.cum), cumW: W(r.cum), segL: W(before), segW: W(r.cum) - W(before), hasU: chosen && !greedy,
     };

@@ -123,10 +123,11 @@ function matFig(ctx, title, get, cols, o = {}) {
 /** One head's colour limit for scores and masked scores: the keys each query may see. */
 export function headScale(a, T, h) { return absMax(attn(a, T, h), T, T, causal); }
 
-function attnLegend(f, get, T, max) {
+function attnLegend(f, get, T, max, compact = false) {
   if (f.prob) return legend('prob', '0', '1', 'attention weight (a probability: its own 0–1 scale, not the scores’ — softmax turned scores into weights)');
   const { n, total } = clipCount(get, T, T, max);
-  return divLegend(max, { clipped: n, total, why: 'this head’s scores on the keys each query may see (99th percentile), the same in the scores and mask steps', caption: 'hatched = masked (−∞)' });
+  return divLegend(max, { clipped: n, total, compact, why: 'this head’s scores on the keys each query may see (99th percentile), the same in the scores and mask steps',
+    caption: f.of[0] === 'masked' ? 'hatched = masked (−∞)' : 'future keys (upper triangle) on the same scale' });
 }
 
 function headGrid(ctx, f, arr) {
@@ -137,7 +138,7 @@ function headGrid(ctx, f, arr) {
     const max = f.prob ? 1 : headScale(arr, d.T, h);
     const hm = heatmap({ rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, max,
       label: `${f.title} head ${h + 1}`, describe: (i, j, v) => `head ${h + 1} · ${ctx.labels[i]} → ${ctx.labels[j]}: ${fmt(v)}` });
-    const parts = f.prob ? [hm] : [hm, attnLegend(f, get, d.T, max)];
+    const parts = f.prob ? [hm] : [hm, attnLegend(f, get, d.T, max, true)];
     const fg = ctx.fig(ctx.box, { title: `head ${h + 1}`, small: true, wide: false, selected: h === s.head, head: String(h) }, parts);
     fg.tabIndex = 0;
     fg.setAttribute('role', 'button');
