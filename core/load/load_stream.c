@@ -25,7 +25,6 @@ struct gb_load_stream {
     int planned;                /* the header has been looked at (plan or not) */
     gb_pack_range *plan;        /* sorted by begin */
     int n_plan, next;           /* next: first range not yet fully written */
-    size_t nt_panels_done;      /* panels of plan[next] already transposed (NT ranges) */
     unsigned parts;             /* GB_PREPACKED_* the plan covers */
     float *scratch;             /* one LM head panel, for gb_pack_nt_inplace */
 };
@@ -87,7 +86,8 @@ static void make_plan(struct gb_load_stream *s) {
     gb_err ignored;
     if (gb_st_parse(&st, s->buf, s->len, "model.safetensors", &ignored)) return;
     s->plan = malloc(sizeof *s->plan * (4 * (size_t)s->mc.c.n_layer + 1));
-    s->scratch = malloc(sizeof(float) * GB_PACK_NR * (size_t)s->mc.c.n_embd);
+    gb_layout lm = gb_layout_nt(s->mc.c.vocab_size, s->mc.c.n_embd);
+    s->scratch = malloc(sizeof(float) * (gb_layout_scratch_floats(&lm) + 1));
     if (s->plan && s->scratch) s->n_plan = gb_model_pack_plan(&s->mc, &st, s->plan, &s->parts);
     gb_st_free(&st);
     if (s->n_plan > 1) qsort(s->plan, (size_t)s->n_plan, sizeof *s->plan, by_begin);
@@ -102,68 +102,10 @@ static size_t header_end(const struct gb_load_stream *s) {
     return h > s->len - 8 || h > GB_ST_MAX_HEADER ? s->pos : 8 + (size_t)h;
 }
 
-/* Bytes [off, off + n) of a [K, N] Conv1D matrix into gb_pack_inplace's
- * layout: element (k, c) goes to panel c / NR, row k. A piece of a panel-row
- * (NR floats) moves as one 32-byte copy; a piece cut by the chunk boundary
- * moves a float or a byte at a time. */
-static void scatter_pieces(uint8_t *dst, size_t K, size_t N, size_t off, const uint8_t *src, size_t n) {
-    const size_t NR = GB_PACK_NR, row_step = K * NR * sizeof(float);
-    while (n) {
-        size_t i = off / 4, k = i / N, c = i % N, b = off % 4;
-        uint8_t *d = dst + (((c / NR) * K + k) * NR + c % NR) * sizeof(float) + b;
-        size_t step;
-        if (b == 0 && c % NR == 0 && n >= NR * sizeof(float)) {
-            size_t pieces = (N - c) / NR, fit = n / (NR * sizeof(float));
-            if (pieces > fit) pieces = fit;
-            for (size_t p = 0; p < pieces; p++, d += row_step, src += NR * sizeof(float))
-                memcpy(d, src, NR * sizeof(float));
-            step = pieces * NR * sizeof(float);
-        } else {
-            step = b == 0 && n >= sizeof(float) ? sizeof(float) : 1;
-            memcpy(d, src, step);
-            src += step;
-        }
-        off += step;
-        n -= step;
-    }
-}
-
-/* Whole rows go panel by panel: a panel's rows are adjacent in the
- * destination, so R rows write runs of R * 32 contiguous bytes. Row by row
- * instead, each 32-byte piece of a row lands in another page, and each cache
- * line is read, then written half by one row and half by the next: measured
- * at about half the speed of a plain copy. */
-static void scatter_kn(uint8_t *dst, size_t K, size_t N, size_t off, const uint8_t *src, size_t n) {
-    const size_t NR = GB_PACK_NR, row_bytes = N * sizeof(float);
-    size_t head = (row_bytes - off % row_bytes) % row_bytes;
-    if (head > n) head = n;
-    scatter_pieces(dst, K, N, off, src, head);
-    off += head, src += head, n -= head;
-    size_t k0 = off / row_bytes, rows = n / row_bytes;
-    for (size_t p = 0; rows && p < N / NR; p++) {
-        uint8_t *d = dst + (p * K + k0) * NR * sizeof(float);
-        const uint8_t *s = src + p * NR * sizeof(float);
-        for (size_t r = 0; r < rows; r++, d += NR * sizeof(float), s += row_bytes)
-            memcpy(d, s, NR * sizeof(float));
-    }
-    off += rows * row_bytes, src += rows * row_bytes, n -= rows * row_bytes;
-    scatter_pieces(dst, K, N, off, src, n);
-}
-
-/* The LM head: rows are copied as they lie; each panel of NR rows is packed
- * (gb_pack_nt_inplace on that panel alone) as soon as its last byte is in. */
-static void write_nt(struct gb_load_stream *s, const gb_pack_range *r, const uint8_t *src, size_t n) {
-    memcpy(s->buf + s->pos, src, n);
-    size_t K = (size_t)r->cols, panel_bytes = GB_PACK_NR * K * sizeof(float), end = s->pos + n;
-    for (;;) {
-        size_t p0 = r->begin + s->nt_panels_done * panel_bytes;
-        if (p0 >= r->end) break;
-        size_t p1 = p0 + panel_bytes < r->end ? p0 + panel_bytes : r->end;
-        if (p1 > end) break;
-        int rows = (int)((p1 - p0) / (K * sizeof(float)));
-        gb_pack_nt_inplace((float *)(void *)(s->buf + p0), rows, (int)K, s->scratch);
-        s->nt_panels_done++;
-    }
+/* Bytes [s->pos, s->pos + n) of range r, through the kernels' writer. */
+static void write_range(struct gb_load_stream *s, const gb_pack_range *r, const uint8_t *src, size_t n) {
+    gb_layout l = r->kind == GB_PACK_RANGE_KN ? gb_layout_conv1d(r->rows, r->cols) : gb_layout_nt(r->rows, r->cols);
+    gb_layout_write(&l, (float *)(void *)(s->buf + r->begin), s->pos - r->begin, src, n, s->scratch);
 }
 
 gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n) {
@@ -186,14 +128,11 @@ gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n) {
             s->pos += m;
             if (s->pos >= 8 && s->pos == header_end(s)) make_plan(s);
         } else {
-            while (s->next < s->n_plan && s->plan[s->next].end <= s->pos) s->next++, s->nt_panels_done = 0;
+            while (s->next < s->n_plan && s->plan[s->next].end <= s->pos) s->next++;
             const gb_pack_range *r = s->next < s->n_plan ? &s->plan[s->next] : NULL;
             if (r && s->pos >= r->begin) {
                 m = r->end - s->pos < n ? r->end - s->pos : n;
-                if (r->kind == GB_PACK_RANGE_KN)
-                    scatter_kn(s->buf + r->begin, (size_t)r->rows, (size_t)r->cols, s->pos - r->begin, bytes, m);
-                else
-                    write_nt(s, r, bytes, m);
+                write_range(s, r, bytes, m);
             } else {
                 size_t stop = r ? r->begin : s->len;
                 m = stop - s->pos < n ? stop - s->pos : n;
