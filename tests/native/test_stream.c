@@ -86,20 +86,20 @@ static void test_same_model(const char *what, synth_model *m, int want_packed) {
     gb_destroy(ref);
 }
 
-/* A checkpoint in a fixture directory: stream-loaded vs gb_load_model_dir... */
+/* A checkpoint in a fixture directory: stream-loaded vs cli_load_model_dir... */
 static void test_fixture(const char *dir) {
     char path[512], err[600];
     size_t lc, ls, lv = 0, lm = 0, lt = 0;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    uint8_t *cfg = gb_read_file(path, &lc, err, sizeof err);
+    uint8_t *cfg = cli_read_file(path, &lc, err, sizeof err);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    uint8_t *st = gb_read_file(path, &ls, err, sizeof err);
+    uint8_t *st = cli_read_file(path, &ls, err, sizeof err);
     snprintf(path, sizeof path, "%s/vocab.json", dir);
-    uint8_t *voc = gb_read_file(path, &lv, err, sizeof err);
+    uint8_t *voc = cli_read_file(path, &lv, err, sizeof err);
     snprintf(path, sizeof path, "%s/merges.txt", dir);
-    uint8_t *mer = gb_read_file(path, &lm, err, sizeof err);
+    uint8_t *mer = cli_read_file(path, &lm, err, sizeof err);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    uint8_t *tj = voc ? NULL : gb_read_file(path, &lt, err, sizeof err);
+    uint8_t *tj = voc ? NULL : cli_read_file(path, &lt, err, sizeof err);
     gb_ctx *a = gb_create();
     CHECK(cfg && st && gb_load_model(a, cfg, lc, st, ls, voc, lv, mer, lm, tj, lt) == GB_OK, "%s: load", dir);
     int32_t ids[6] = {1, 5, 9, 2, 7, 3};
