@@ -35,6 +35,16 @@ static void usage(FILE *f) {
           "                    [--top-p P] [--seed S] [--ids]\n"
           "      print the continuation (defaults: temperature 0.8, top-k 0 = off,\n"
           "      top-p 1 = off, seed 1; temperature 0 is greedy; --ids prints token ids)\n"
+          "  glassbox patch --model DIR (--clean TEXT | --clean-tokens 1,2,3)\n"
+          "                 (--corrupted TEXT | --corrupted-tokens 1,2,3) --target TOK --distractor TOK\n"
+          "                 [--hooks resid_pre,attn_out,mlp_out,z] --out FILE.safetensors\n"
+          "      activation patching grids (clean into corrupted; 1 = clean restored)\n"
+          "  glassbox attribute --model DIR (--prompt TEXT | --tokens 1,2,3) --target TOK\n"
+          "                 --distractor TOK [--threshold 0.1] [--heads-seed 1] [--heads-length 20]\n"
+          "                 [--heads-lo 0] [--heads-hi VOCAB] [--heads-bos -1] [--reagent-steps 300]\n"
+          "                 [--reagent-ratio 0.3] [--seed 1] --out FILE.safetensors\n"
+          "      direct logit attribution, head finder, MLP sparsity, ReAGent token attribution\n"
+          "      (TOK: a token's text, exactly one token, or #id)\n"
           "\nDIR is a Hugging Face GPT-2 directory: config.json, model.safetensors and\n"
           "vocab.json + merges.txt or tokenizer.json.\n",
           f);
@@ -181,7 +191,12 @@ static int cmd_generate(gb_ctx *ctx, const options *o) {
     return 0;
 }
 
+int gb_cmd_patch(int argc, char **argv);     /* cmd_patch.c */
+int gb_cmd_attribute(int argc, char **argv); /* cmd_attribute.c */
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "patch")) return gb_cmd_patch(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "attribute")) return gb_cmd_attribute(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
         usage(stdout);
         return 0;
