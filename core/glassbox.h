@@ -378,11 +378,11 @@ gb_status gb_outlier_dims(gb_ctx *ctx, float sigma, float *out);
  * active/above [n_layer * T]. */
 gb_status gb_mlp_sparsity(gb_ctx *ctx, float threshold, float *active, float *above);
 /* The k neurons of a block with the largest hook_post at pos (-1: the
- * largest over every position), descending: ids[k], acts[k]. */
+ * largest over every position), descending: ids[k], acts[k]. k <= 1024. */
 gb_status gb_mlp_top_neurons(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids, float *acts);
 /* A neuron's output weights (row of mlp.c_proj.weight, [n_embd]) projected
  * on the unembedding, W_out[neuron] . W_U[v], directly (no ln_final): the k
- * tokens it most promotes (largest first), ids[k], values[k]. */
+ * tokens it most promotes (largest first), ids[k], values[k]. k <= 1024. */
 gb_status gb_neuron_top_tokens(gb_ctx *ctx, int layer, int neuron, int k, int32_t *ids, float *values);
 
 /* ReAGent-style token attribution (Zhao & Shan 2024, replace-and-measure),
