@@ -36,6 +36,17 @@ static int number(const char *s, double *x) {
 int gb_cmd_attribute(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *ids_csv = NULL, *target = NULL, *distractor = NULL, *out = NULL;
     double threshold = 0.1, hseed = 1, hlen = 20, hlo = 0, hhi = -1, hbos = -1, steps = 300, ratio = 0.3, seed = 1;
+    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs("usage: glassbox attribute --model DIR (--prompt TEXT | --tokens 1,2,3) --target TOK --distractor TOK\n"
+          "                          [--threshold 0.1] [--heads-seed 1] [--heads-length 20] [--heads-lo 0]\n"
+          "                          [--heads-hi VOCAB] [--heads-bos -1] [--reagent-steps 300]\n"
+          "                          [--reagent-ratio 0.3] [--seed 1] --out FILE.safetensors\n"
+          "Direct logit attribution at the last position (dla.*), the head finder on a seeded repeated random\n"
+          "sequence (heads.*), MLP sparsity (mlp.*) and ReAGent token attribution (reagent.*; --reagent-steps 0\n"
+          "skips it). TOK: one token's text, or #id. Exit status 0 done, 1 refused, 2 usage error.\n",
+          stdout);
+        return 0;
+    }
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double x = 0;
@@ -67,7 +78,7 @@ int gb_cmd_attribute(int argc, char **argv) {
     float *heads = NULL, *bias = NULL, *mlp = NULL, *bysrc = NULL, *scores = NULL, *outl = NULL, *act = NULL;
     float *above = NULL, *rs = NULL, other[5];
     gb_out_tensor list[CAP];
-    if (gb_load_model_dir(ctx, model)) goto done;
+    if (cli_load_model_dir(ctx, model)) goto done;
     const gb_config *c = gb_get_config(ctx);
     int L = c->n_layer, H = c->n_head, C = c->n_embd;
     if (hhi < 0) hhi = c->vocab_size;

@@ -41,6 +41,18 @@ static void summary(const char *hook, const float *g, int rows, int cols, int by
 int gb_cmd_patch(int argc, char **argv) {
     const char *model = NULL, *clean = NULL, *clean_ids = NULL, *corr = NULL, *corr_ids = NULL, *target = NULL;
     const char *distractor = NULL, *hooks = "resid_pre,attn_out,mlp_out,z", *out = NULL;
+    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+        fputs("usage: glassbox patch --model DIR (--clean TEXT | --clean-tokens 1,2,3)\n"
+          "                      (--corrupted TEXT | --corrupted-tokens 1,2,3) --target TOK --distractor TOK\n"
+          "                      [--hooks resid_pre,attn_out,mlp_out,z] --out FILE.safetensors\n"
+          "Activation patching (denoising): the run is the corrupted prompt; each cell copies one activation\n"
+          "from the clean run and measures (LD - LD_corrupted) / (LD_clean - LD_corrupted), LD = logit[target]\n"
+          "- logit[distractor] at the last position (1 = clean restored). TOK: one token's text, or #id.\n"
+          "Writes tokens.*, patch.ld_clean, patch.ld_corrupted, patch.hook_resid_pre/attn_out/mlp_out [n_layer, T]\n"
+          "and patch.hook_z [n_layer, n_head]. Exit status 0 done, 1 refused, 2 usage error.\n",
+          stdout);
+        return 0;
+    }
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage_error("missing value after", a);
@@ -67,7 +79,7 @@ int gb_cmd_patch(int argc, char **argv) {
     static const char *hook_names[4] = {"blocks.0.hook_resid_pre", "blocks.0.hook_attn_out", "blocks.0.hook_mlp_out",
                                         "blocks.0.attn.hook_z"};
     static const char *keys[4] = {"patch.hook_resid_pre", "patch.hook_attn_out", "patch.hook_mlp_out", "patch.hook_z"};
-    if (gb_load_model_dir(ctx, model)) goto done;
+    if (cli_load_model_dir(ctx, model)) goto done;
     ci = gb_cli_tokens(ctx, clean_ids, clean, &nc);
     xi = ci ? gb_cli_tokens(ctx, corr_ids, corr, &nx) : NULL;
     if (!xi) goto done;

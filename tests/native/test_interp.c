@@ -29,7 +29,7 @@ static int ref_open(ref_t *r, const char *path) {
     char err[600];
     size_t len = 0;
     gb_err e;
-    r->buf = gb_read_file(path, &len, err, sizeof err);
+    r->buf = cli_read_file(path, &len, err, sizeof err);
     CHECK(r->buf != NULL, "%s", err);
     if (!r->buf) return 0;
     gb_status s = gb_st_parse(&r->st, r->buf, len, path, &e);
@@ -75,7 +75,7 @@ static void test_model(const model_t *m) {
     ref_t r;
     if (!ref_open(&r, path)) return;
     gb_ctx *ctx = gb_create();
-    CHECK(gb_load_model_dir(ctx, m->dir) == GB_OK, "%s: %s", m->name, gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, m->dir) == GB_OK, "%s: %s", m->name, gb_error_message(ctx));
     const gb_config *c = gb_get_config(ctx);
     if (!c) { gb_destroy(ctx); gb_st_free(&r.st); free(r.buf); return; }
     int L = c->n_layer, H = c->n_head, C = c->n_embd, T, Tx, n1, n2;

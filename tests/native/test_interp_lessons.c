@@ -78,7 +78,7 @@ static int in(const int *v, int n, int x) {
 
 static void addition(void) {
     gb_ctx *ctx = gb_create();
-    CHECK(gb_load_model_dir(ctx, "models/lessons/addition") == GB_OK, "%s", gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, "models/lessons/addition") == GB_OK, "%s", gb_error_message(ctx));
     float g[3][8];
     z_grid(ctx, "045+123=", "045+124=", '8', '9', g[0]); /* b0 changed */
     z_grid(ctx, "045+123=", "046+123=", '8', '9', g[1]); /* a0 changed */
@@ -112,7 +112,7 @@ static void addition(void) {
 
 static void induction(void) {
     gb_ctx *ctx = gb_create();
-    CHECK(gb_load_model_dir(ctx, "models/lessons/induction") == GB_OK, "%s", gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, "models/lessons/induction") == GB_OK, "%s", gb_error_message(ctx));
     float sc[5 * 8];
     CHECK(gb_head_finder(ctx, 1, 20, 32, 127, -1, sc, NULL) == GB_OK, "%s", gb_error_message(ctx));
     const float *virt = sc + GB_HEAD_VIRTUAL_INDUCTION * 8;

@@ -31,7 +31,7 @@ static float last_ld(gb_ctx *ctx, int t, int d) {
 
 static void grid_vs_entries(int keep_all, int mean_ablation) {
     gb_ctx *ctx = gb_create();
-    CHECK(gb_load_model_dir(ctx, DIR) == GB_OK, "%s", gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, DIR) == GB_OK, "%s", gb_error_message(ctx));
     const gb_config *c = gb_get_config(ctx);
     int32_t clean[7] = {5, 80, 17, 200, 33, 9, 121}, corr[7] = {5, 80, 18, 200, 301, 9, 121};
     int T = 7, t = 40, d = 41, L = c->n_layer;
@@ -71,7 +71,7 @@ static void grid_vs_entries(int keep_all, int mean_ablation) {
 
 static void entries_and_restores(void) {
     gb_ctx *ctx = gb_create();
-    CHECK(gb_load_model_dir(ctx, DIR) == GB_OK, "%s", gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, DIR) == GB_OK, "%s", gb_error_message(ctx));
     const gb_config *c = gb_get_config(ctx);
     int32_t clean[6] = {1, 2, 3, 4, 5, 6}, corr[6] = {1, 2, 9, 4, 5, 6}, other[5] = {7, 7, 7, 7, 7};
     int lay, hr = gb_hook_find("blocks.2.hook_resid_pre", &lay), hz = gb_hook_find("blocks.0.attn.hook_z", &lay);
