@@ -148,6 +148,18 @@ export async function patchGridAll(gb, hook, target, distractor, { onProgress, s
   return { hook: String(hook).replace(/^blocks\.\d+\./, ''), rows, cols, values, ldClean, ldCorrupted };
 }
 
+/**
+ * The run entry for one grid cell, for gb.addIntervention (a click on a cell
+ * applies that patch to the run; every view then shows the patched run):
+ * hook_resid_pre / hook_attn_out / hook_mlp_out cells patch one position,
+ * attn.hook_z cells one head at every position.
+ * @returns {{kind: 'patch', hook: string, layer: number, head: number, pos: number}}
+ */
+export function cellIntervention(grid, cell) {
+  const layer = Math.floor(cell / grid.cols), col = cell % grid.cols, z = grid.hook === 'attn.hook_z';
+  return { kind: 'patch', hook: `blocks.${layer}.${grid.hook}`, layer, head: z ? col : -1, pos: z ? -1 : col };
+}
+
 // ---------------------------------------------------------------- direct logit attribution
 
 /**

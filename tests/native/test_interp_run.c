@@ -131,7 +131,26 @@ static void entries_and_restores(void) {
     gb_destroy(ctx);
 }
 
+/* keep_all off (internals recomputed per block on demand): the same numbers. */
+static void keep_all_off_reads(void) {
+    float r[2][64 + 3 + 3 + 5 + 3 * 4 * 7 + 2 * 3 * 7];
+    int32_t ids[7] = {5, 80, 17, 200, 33, 9, 121};
+    for (int k = 0; k < 2; k++) {
+        gb_ctx *ctx = gb_create();
+        CHECK(cli_load_model_dir(ctx, DIR) == GB_OK, "%s", gb_error_message(ctx));
+        gb_set_keep_all(ctx, k);
+        gb_set_tokens(ctx, ids, 7);
+        float *o = r[k];
+        CHECK(gb_dla(ctx, 40, 41, o, o + 12, o + 15, o + 18) == GB_OK, "%s", gb_error_message(ctx));
+        CHECK(gb_dla_by_source(ctx, 40, 41, o + 23, 12 * 7) == GB_OK, "%s", gb_error_message(ctx));
+        CHECK(gb_mlp_sparsity(ctx, 0.1f, o + 23 + 84, o + 23 + 84 + 21) == GB_OK, "%s", gb_error_message(ctx));
+        gb_destroy(ctx);
+    }
+    CHECK(!memcmp(r[0], r[1], sizeof(float) * (23 + 84 + 42)), "keep_all off gives other DLA / sparsity numbers");
+}
+
 int main(void) {
+    keep_all_off_reads();
     grid_vs_entries(1, 0);
     grid_vs_entries(0, 0);
     grid_vs_entries(1, 1);

@@ -134,6 +134,12 @@ test('patchGridAll and reagent report progress and stop when aborted', { skip },
     (e) => e.name === 'AbortError');
   const again = await interp.patchGridAll(gb, 'attn.hook_z', 56, 57);
   assert.ok(again.values[0] > 0.9, 'head 0.0 restores after a cancelled grid');
+  for (const [grid, cell] of [[again, 0], [g, 6]]) { // a clicked cell, applied to the run, gives the cell's value
+    gb.addIntervention(interp.cellIntervention(grid, cell));
+    const { ldCorrupted } = interp.patchBaselines(gb, 56, 57);
+    assert.ok(Math.abs((ldCorrupted - grid.ldCorrupted) / (grid.ldClean - grid.ldCorrupted) - grid.values[cell]) < 1e-5);
+    gb.clearInterventions();
+  }
   gb.setTokens(ids('045+123='));
   const steps = [];
   const rg = await interp.reagent(gb, { seed: 1, maxSteps: 400, onProgress: (s) => steps.push(s) });
