@@ -15,11 +15,12 @@
 
 #include "fileio.h"
 #include "glassbox.h"
+#include "pool.h"
 #include "trace.h"
 
 typedef struct {
     const char *cmd, *model, *prompt, *tokens, *out, *text;
-    int n, top_k, pieces, ids;
+    int n, top_k, pieces, ids, threads;
     float temperature, top_p;
     unsigned long long seed;
 } options;
@@ -35,6 +36,8 @@ static void usage(FILE *f) {
           "                    [--top-p P] [--seed S] [--ids]\n"
           "      print the continuation (defaults: temperature 0.8, top-k 0 = off,\n"
           "      top-p 1 = off, seed 1; temperature 0 is greedy; --ids prints token ids)\n"
+          "\nEvery command takes --threads N (default 1): the forward pass on N threads,\n"
+          "with the same results for any N.\n"
           "\nDIR is a Hugging Face GPT-2 directory: config.json, model.safetensors and\n"
           "vocab.json + merges.txt or tokenizer.json.\n",
           f);
@@ -55,7 +58,7 @@ static int parse_number(const char *s, double *out) {
 
 static int parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    o->temperature = 0.8f; o->top_p = 1.0f; o->seed = 1; o->n = 20;
+    o->temperature = 0.8f; o->top_p = 1.0f; o->seed = 1; o->n = 20; o->threads = 1;
     if (argc < 2) return bad_usage("missing command", NULL);
     o->cmd = argv[1];
     for (int i = 2; i < argc; i++) {
@@ -77,6 +80,10 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--top-k")) o->top_k = (int)x;
         else if (!strcmp(a, "--top-p")) o->top_p = (float)x;
         else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)x;
+        else if (!strcmp(a, "--threads")) {
+            if (x < 1 || x > 256 || x != (int)x) return bad_usage("--threads takes 1..256", v);
+            o->threads = (int)x;
+        }
         else return bad_usage("unknown option", a);
         i += takes;
     }
@@ -193,10 +200,14 @@ int main(int argc, char **argv) {
         return bad_usage("unknown command", o.cmd);
     gb_ctx *ctx = gb_create();
     if (!ctx) { fputs("glassbox: out of memory\n", stderr); return 1; }
-    if (gb_load_model_dir(ctx, o.model)) rc = fail(ctx);
+    gb_pool *pool = o.threads > 1 ? gb_pool_create(o.threads) : NULL;
+    if (o.threads > 1 && !pool) { fputs("glassbox: cannot start the threads\n", stderr); gb_destroy(ctx); return 1; }
+    if (pool && gb_set_parallel(ctx, gb_pool_run, pool, o.threads)) rc = fail(ctx);
+    else if (gb_load_model_dir(ctx, o.model)) rc = fail(ctx);
     else if (!strcmp(o.cmd, "tokenize")) rc = cmd_tokenize(ctx, &o);
     else if (!strcmp(o.cmd, "trace")) rc = cmd_trace(ctx, &o);
     else rc = cmd_generate(ctx, &o);
     gb_destroy(ctx);
+    gb_pool_destroy(pool);
     return rc;
 }

@@ -1,11 +1,12 @@
 /* ctx.h — the engine handle's insides, shared by api.c, forward.c, sample.c
- * and intervene.c. Callers outside core/ only see the opaque gb_ctx. */
+ * intervene.c and activations.c. Callers outside core/ only see the opaque gb_ctx. */
 #ifndef GB_CTX_H
 #define GB_CTX_H
 
 #include <stdint.h>
 
 #include "run/acts.h"
+#include "run/par.h"
 #include "glassbox.h"
 #include "load/model.h"
 #include "tokenizer/tokenizer.h"
@@ -25,6 +26,9 @@ struct gb_ctx {
     float *qkv;            /* [cap, 3C] scratch for the fused QKV projection */
     int scratch_layer;     /* keep_all == 0: block whose internals the scratch holds, -1 none */
     int scratch_from;      /* ... valid for positions [scratch_from, n_tokens) */
+
+    /* threads: the host's pool (gb_set_parallel) and the splits' scratch */
+    gb_par par;
 
     /* interventions */
     uint8_t *ablate;       /* [n_layer * n_head]: gb_ablation per head */

@@ -136,6 +136,24 @@ int gb_stages_done(const gb_ctx *ctx); /* how many leading stages cover all toke
  * makes GPT-2 small at 1,024 tokens fit (attention patterns alone: 1.2 GB). */
 gb_status gb_set_keep_all(gb_ctx *ctx, int keep_all);
 
+/* ---------------------------------------------------------------- threads */
+/* The engine splits each heavy step of the forward pass (block matmuls by
+ * output columns, the LM head by vocabulary ranges, attention by heads and
+ * query rows, GELU by element ranges) into tasks whose outputs never overlap
+ * and never split a sum, so results are bit-identical for any thread count.
+ * The host owns the threads: it passes a run function that calls
+ * task(arg, i, worker) once for every i in [0, n_tasks), on any of its
+ * threads, and returns when all have finished. `worker` is the calling
+ * thread's index in [0, n_workers): no two tasks running at the same time
+ * may get the same worker. The engine calls run only from the thread that
+ * called into it, one job at a time, and tasks never allocate.
+ * run NULL or n_workers 1: everything runs on the caller's thread (default).
+ * cli/pool.c (pthreads) and wasm/pool.c (wasm atomics) are such hosts. */
+typedef void (*gb_task_fn)(void *arg, int task, int worker);
+typedef void (*gb_parallel_fn)(void *pool, gb_task_fn task, void *arg, int n_tasks);
+gb_status gb_set_parallel(gb_ctx *ctx, gb_parallel_fn run, void *pool, int n_workers);
+int gb_num_workers(const gb_ctx *ctx); /* 1 without a pool */
+
 /* ---------------------------------------------------------------- activations */
 /* Activation names are TransformerLens hook names, e.g. "hook_embed",
  * "blocks.3.attn.hook_pattern", "ln_final.hook_normalized", "logits".
