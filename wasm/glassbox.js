@@ -51,6 +51,8 @@
  * 0 before, 1 after; it is one synchronous call).
  */
 
+import { defaultThreadCount, threadSupport, sharedMemory, startThreads } from './threads.js';
+
 // ------------------------------------------------------------------ errors
 
 const STATUS_CODES = [null, 'io', 'format', 'shape', 'range', 'oom', 'arg', 'state'];
@@ -210,7 +212,7 @@ function makeImports(module, state) {
       let text = '', n = 0;
       for (let i = 0; i < iovcnt; i++) {
         const p = dv.getUint32(iov + 8 * i, true), len = dv.getUint32(iov + 8 * i + 4, true);
-        text += utf8.decode(new Uint8Array(mem.buffer, p, len));
+        text += utf8.decode(new Uint8Array(mem.buffer).slice(p, p + len));
         n += len;
       }
       dv.setUint32(pnum, n, true);
@@ -235,6 +237,12 @@ function makeImports(module, state) {
     imports[imp.module][imp.name] ??= trap(`${imp.module}.${imp.name}`);
   }
   return imports;
+}
+
+/* name next to the URL src (a string or URL naming a file), else next to this module. */
+function siblingUrl(src, name) {
+  if (typeof src === 'string' || src instanceof URL) return new URL(name, resolveUrl(src));
+  return new URL(`./${name}`, import.meta.url);
 }
 
 async function compileWasm(src) {
@@ -301,26 +309,60 @@ const PROGRESS_STEP = 16 << 20;
 
 export class Glassbox {
   /**
-   * Compiles and instantiates glassbox.wasm.
-   * @param {{wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module}} [opts]
+   * Compiles and instantiates glassbox.wasm, or glassbox-mt.wasm with threads.
+   * @param {{wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module,
+   *          wasmThreads?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module,
+   *          threads?: number}} [opts]
    *   wasm: URL (http(s) or file:) or bytes; default ./glassbox.wasm next to this module.
+   *   wasmThreads: the threaded build; default glassbox-mt.wasm next to `wasm`
+   *     (when wasm is a URL) or to this module.
+   *   threads: engine threads (default: the cores the browser reports, at most
+   *     8). Threads need a cross-origin-isolated page (SharedArrayBuffer);
+   *     without one, or if the threaded build cannot be had, the engine runs on
+   *     one thread and `threadsNote` says why. `threads` gives the count in use.
    * @returns {Promise<Glassbox>}
    */
   static async create(opts = {}) {
-    const module = await compileWasm(opts.wasm);
-    const gb = new Glassbox(module);
+    let want = opts.threads == null ? await defaultThreadCount() : Math.floor(Number(opts.threads));
+    if (!(want >= 1 && want <= 256)) throw new GlassboxError('arg', `threads: expected 1..256, got ${opts.threads}`);
+    let note = null, module = null;
+    if (want > 1) {
+      const support = threadSupport();
+      if (!support.ok) {
+        note = support.why;
+      } else {
+        try {
+          module = await compileWasm(opts.wasmThreads ?? siblingUrl(opts.wasm, 'glassbox-mt.wasm'));
+        } catch (e) {
+          note = `one thread: the threaded engine (glassbox-mt.wasm) could not be loaded: ${e.message}`;
+        }
+      }
+    }
+    if (!module) {
+      module = await compileWasm(opts.wasm);
+      want = 1;
+    }
+    const gb = new Glassbox(module, want);
+    gb.threadsNote = note;
     await gb._instantiate();
     return gb;
   }
 
   /** @private use Glassbox.create() */
-  constructor(module) {
+  constructor(module, threads = 1) {
     this._module = module;
+    this._wantThreads = threads;
+    this._threads = null;  // the running worker pool (threads.js), or null
     this._dead = null;     // the GlassboxRuntimeError that killed the instance
     this._ctx = 0;
     this._config = null;
     this._hookCache = null;
+    /** Why the engine runs on fewer threads than asked (a sentence), or null. */
+    this.threadsNote = null;
   }
+
+  /** Engine threads in use (1 without cross-origin isolation or the threaded build). */
+  get threads() { return this._threads ? this._threads.n : 1; }
 
   /* A trap killed the instance: start over on a fresh one (the compiled module is kept). */
   async _revive() {
@@ -329,12 +371,17 @@ export class Glassbox {
   }
 
   async _instantiate() {
+    if (this._threads) { this._threads.stop(); this._threads = null; } // a dead instance's workers
     const state = { memory: null, onGrow: () => this._refreshViews() };
-    const instance = await WebAssembly.instantiate(this._module, makeImports(this._module, state));
+    const imports = makeImports(this._module, state);
+    // glassbox-mt.wasm imports its (shared) memory; glassbox.wasm makes its own
+    const shared = WebAssembly.Module.imports(this._module).some((i) => i.kind === 'memory');
+    if (shared) imports.env.memory = sharedMemory();
+    const instance = await WebAssembly.instantiate(this._module, imports);
     const x = instance.exports;
     this._x = x;
     this._dead = null;
-    this._memory = state.memory = x.memory;
+    this._memory = state.memory = shared ? imports.env.memory : x.memory;
     this._buf = null;
     this._refreshViews();
     if (typeof x._initialize === 'function') x._initialize();
@@ -343,6 +390,15 @@ export class Glassbox {
     }
     this._ctx = x.gb_create() >>> 0;
     if (!this._ctx) throw new GlassboxError('oom', 'gb_create: out of memory');
+    if (shared && this._wantThreads > 1) {
+      try {
+        this._threads = await startThreads(this._module, this._memory, x, this._wantThreads);
+      } catch (e) {
+        this.threadsNote = `one thread: the engine's worker threads did not start: ${e.message}`;
+      }
+      if (this._threads) this._check('gbw_set_threads', this._ctx, this._threads.pool);
+      this._refreshViews();
+    }
     // Scratch for small out-parameters: 64 bytes, lives as long as the instance.
     this._scratch = this._malloc(64);
     this._config = null;
@@ -416,7 +472,7 @@ export class Glassbox {
     const h = this.HEAPU8;
     let end = p;
     while (h[end]) end++;
-    return utf8.decode(h.subarray(p, end));
+    return utf8.decode(h.slice(p, end)); // a copy: TextDecoder refuses views of shared memory
   }
 
   /* Runs fn(ptr) with a NUL-terminated copy of s in wasm memory. */
@@ -921,6 +977,7 @@ export class Glassbox {
       this._free(this._scratch);
       this._call('gb_destroy', this._ctx);
     }
+    if (this._threads) { this._threads.stop(); this._threads = null; }
     this._ctx = 0;
     this._config = null;
     this._destroyed = true;
