@@ -23,11 +23,11 @@ gb_ctx *gb_create(void) {
 
 static void free_run(gb_ctx *ctx) {
     gb_acts_free(&ctx->acts);
-    free(ctx->tokens); free(ctx->done); free(ctx->qkv); free(ctx->ablate);
-    free(ctx->sample_buf); free(ctx->sample_order);
-    ctx->tokens = NULL; ctx->done = NULL; ctx->qkv = NULL; ctx->ablate = NULL;
-    ctx->sample_buf = NULL; ctx->sample_order = NULL;
-    ctx->n_tokens = 0;
+    free(ctx->tokens); free(ctx->done); free(ctx->qkv); free(ctx->iv);
+    free(ctx->sample_buf); free(ctx->sample_order); free(ctx->sample_bucket); free(ctx->lens_buf);
+    ctx->tokens = NULL; ctx->done = NULL; ctx->qkv = NULL; ctx->iv = NULL;
+    ctx->sample_buf = NULL; ctx->sample_order = NULL; ctx->sample_bucket = NULL; ctx->lens_buf = NULL;
+    ctx->n_tokens = 0; ctx->n_prompt = 0; ctx->n_iv = 0; ctx->sample_valid = 0;
 }
 
 void gb_destroy(gb_ctx *ctx) {
@@ -67,11 +67,13 @@ static gb_status alloc_run(gb_ctx *ctx) {
     const gb_config *c = &ctx->model.mc.c;
     ctx->n_stages = 2 + 2 * c->n_layer;
     ctx->done = calloc((size_t)ctx->n_stages, sizeof *ctx->done);
-    ctx->ablate = calloc((size_t)c->n_layer * c->n_head, 1);
+    ctx->iv = malloc(sizeof *ctx->iv * GB_MAX_INTERVENTIONS);
     ctx->sample_buf = malloc(sizeof(float) * 5 * (size_t)c->vocab_size);
     ctx->sample_order = malloc(gb_sample_order_bytes(c->vocab_size));
+    ctx->sample_bucket = malloc(sizeof(int) * (2 * GB_SAMPLE_BUCKETS + 1));
+    ctx->lens_buf = malloc(sizeof(float) * (size_t)c->vocab_size);
     ctx->acts.d = (gb_dims){c->n_layer, c->n_head, c->d_head, c->n_embd, c->d_mlp, c->vocab_size};
-    if (!ctx->done || !ctx->ablate || !ctx->sample_buf || !ctx->sample_order)
+    if (!ctx->done || !ctx->iv || !ctx->sample_buf || !ctx->sample_order || !ctx->sample_bucket || !ctx->lens_buf)
         return GB_FAIL(&ctx->err, GB_E_OOM, "out of memory setting up the run");
     /* the pool's scratch is sized by the model's widest matmul input */
     return gb_par_set(&ctx->par, ctx->par.run, ctx->par.pool, ctx->par.n_workers, max_k(c), &ctx->err);
@@ -207,6 +209,8 @@ gb_status gb_set_tokens(gb_ctx *ctx, const int32_t *ids, int n) {
     if ((s = ensure_capacity(ctx, n))) return s;
     memcpy(ctx->tokens, ids, sizeof *ids * (size_t)n);
     ctx->n_tokens = n;
+    ctx->n_prompt = n; /* what is appended from here on was generated */
+    ctx->sample_valid = 0;
     return GB_OK;
 }
 
@@ -218,7 +222,8 @@ gb_status gb_append_tokens(gb_ctx *ctx, const int32_t *ids, int n) {
     if ((s = ensure_capacity(ctx, ctx->n_tokens + n))) return s;
     memcpy(ctx->tokens + ctx->n_tokens, ids, sizeof *ids * (size_t)n);
     ctx->n_tokens += n;
-    int lm = gb_first_mean_ablated_layer(ctx); /* a mean over positions moves with T */
+    ctx->sample_valid = 0;
+    int lm = gb_first_whole_run_layer(ctx); /* a mean over positions moves with T */
     if (lm >= 0) gb_invalidate_from(ctx, gb_stage_attn(lm));
     return GB_OK;
 }

@@ -3,6 +3,7 @@
 #ifndef GB_CTX_H
 #define GB_CTX_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "run/acts.h"
@@ -27,16 +28,22 @@ struct gb_ctx {
     int scratch_layer;     /* keep_all == 0: block whose internals the scratch holds, -1 none */
     int scratch_from;      /* ... valid for positions [scratch_from, n_tokens) */
 
+    int n_prompt;          /* tokens[0, n_prompt) are the prompt, the rest were generated */
+
     /* threads: the host's pool (gb_set_parallel) and the splits' scratch */
     gb_par par;
 
-    /* interventions */
-    uint8_t *ablate;       /* [n_layer * n_head]: gb_ablation per head */
+    /* interventions: entries of the run (intervene.c) */
+    gb_intervention *iv;   /* [GB_MAX_INTERVENTIONS] */
+    int n_iv;
 
-    /* sampler */
-    uint64_t rng;
+    /* sampler (sample.c) */
+    uint64_t seed;         /* the stream's starting state (never 0) */
     float *sample_buf;     /* [5 * vocab] logits, scaled, probs, top_k, top_p */
-    void *sample_order;    /* [vocab] (prob, logit, id): sort scratch, gb_sample_order_bytes() */
+    void *sample_order;    /* [vocab] rows bucketed by probability: gb_sample_order_bytes() */
+    int *sample_bucket;    /* [2 * GB_SAMPLE_BUCKETS + 1]: bucket starts, then sorted flags */
+    int sample_valid;      /* sample_buf/sample_order hold the last sampling call's answer */
+    float *lens_buf;       /* [vocab] the logit lens's and gb_top_tokens' scratch */
 
     /* a streaming load in progress (load_stream.c), or NULL */
     struct gb_load_stream *stream;
@@ -64,11 +71,27 @@ gb_status gb_forward_materialize(gb_ctx *ctx, int layer);
 /* Invalidates every stage from `stage` on. */
 void gb_invalidate_from(gb_ctx *ctx, int stage);
 
-/* sample.c: bytes of the sort scratch for a vocabulary of this size */
+/* sample.c: bytes of the order scratch for a vocabulary of this size, and
+ * the bucket count (probabilities are bucketed by their float bits). */
 size_t gb_sample_order_bytes(int vocab);
+#define GB_SAMPLE_BUCKETS 2048
+/* The k most likely entries of p[V] (ties by logit, then id) into ids/probs:
+ * a partial selection, no full sort. logits may be NULL (ties by p, id). */
+void gb_top_k_of(const float *p, const float *logits, int V, int k, int32_t *ids, float *probs);
 
-/* intervene.c: applies this layer's ablations to z rows [t0, T) */
-void gb_apply_ablations(gb_ctx *ctx, int layer, float *z, int t0, int T);
-int gb_first_mean_ablated_layer(const gb_ctx *ctx);
+/* intervene.c: applies the run's interventions on (hook, layer) to rows
+ * [t0, t1) of that activation, as the forward pass writes it. */
+void gb_apply_interventions(gb_ctx *ctx, int hook, int layer, float *data, int t0, int t1);
+/* The first block whose intervened values depend on every position of the run
+ * (a mean ablation), so appending tokens must recompute from there; -1 none. */
+int gb_first_whole_run_layer(const gb_ctx *ctx);
+
+/* The factor scores are multiplied by in block `layer` (config.json's
+ * scale_attn_weights and scale_attn_by_inverse_layer_idx). */
+static inline float gb_attn_scale(const gb_model_config *mc, int layer, int d_head) {
+    float scale = mc->scale_attn_weights ? 1.0f / sqrtf((float)d_head) : 1.0f;
+    if (mc->scale_by_layer) scale /= (float)(layer + 1);
+    return scale;
+}
 
 #endif

@@ -184,6 +184,11 @@ gb_status gb_activation_data(gb_ctx *ctx, int hook, int layer, const float **dat
 gb_status gb_activation_copy(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
 
 /* ---------------------------------------------------------------- sampling */
+/* The run's sampling state is (seed, settings, tokens): generated token i
+ * (0-based, counted from the end of the prompt that gb_set_tokens set) is
+ * drawn with uniform number i of the seed's stream, greedy included (greedy
+ * ignores it). So a run's next draw follows from its tokens and seed alone:
+ * nothing is replayed, and the CLI, the JS API and the page agree. */
 typedef struct {
     float temperature; /* 0 = greedy (argmax); must be finite and >= 0 */
     int top_k;         /* 0 = off; otherwise keep the k most likely */
@@ -192,34 +197,96 @@ typedef struct {
 
 /* Every intermediate distribution of one sampling step, each [vocab_size]:
  * raw logits, logits / temperature, softmax, after top-k (zeros outside,
- * renormalised), after top-p (zeros outside, renormalised). Owned by ctx. */
+ * renormalised), after top-p (zeros outside, renormalised). Owned by ctx,
+ * valid until the next sampling call or run change.
+ *
+ * The display order, in which the page lists rows and the draw walks:
+ * probability descending, ties by logit descending, then by id ascending
+ * (the same order for every stage, since each stage is a rescaled prob).
+ * The draw takes the first row whose cumulative top-p probability (summed in
+ * double in that order) exceeds u; if rounding leaves the total just under u,
+ * the last survivor. A learner can check it by hand from the table. */
 typedef struct {
     const float *logits;
     const float *scaled;
     const float *probs;
     const float *top_k;
     const float *top_p;
-    int32_t token;     /* the chosen token */
-    float uniform;     /* the uniform draw in [0,1) that chose it (0 for greedy) */
+    int n_top_k;       /* survivors of the top-k cut */
+    int n_top_p;       /* survivors of both cuts */
+    int32_t token;     /* the chosen token (-1 from gb_sample_distribution) */
+    float uniform;     /* the uniform in [0, 1) the draw used (greedy: the stream's, unused) */
+    int rank;          /* the token's row in the display order (0 = most likely) */
+    float cum_before;  /* top-p mass of the rows above it */
+    float cum_after;   /* ... and including it: cum_before <= u < cum_after */
 } gb_sample_trace;
 
-void gb_seed(gb_ctx *ctx, uint64_t seed); /* resets the sampler's RNG */
-/* Samples the next token from the last position's logits (final stage must
- * be done). Does not append it: call gb_append_tokens to continue. */
+/* Sets the run's seed (any value; 0 is mapped to a fixed non-zero state). */
+void gb_seed(gb_ctx *ctx, uint64_t seed);
+/* Uniform number `index` of the seed's stream, and the one the next draw
+ * uses (index = tokens generated so far). */
+float gb_uniform_at(const gb_ctx *ctx, int index);
+float gb_next_uniform(const gb_ctx *ctx);
+int gb_num_prompt_tokens(const gb_ctx *ctx);
+/* The distribution at every stage, without drawing (no state changes). */
+gb_status gb_sample_distribution(gb_ctx *ctx, const gb_sample_params *p, gb_sample_trace *trace);
+/* The distribution, then the draw with the given u in [0, 1). */
+gb_status gb_sample_draw(gb_ctx *ctx, const gb_sample_params *p, float u, gb_sample_trace *trace);
+/* gb_sample_draw with u = gb_next_uniform: the run's next token. Does not
+ * append it: call gb_append_tokens to continue. Final stage must be done. */
 gb_status gb_sample(gb_ctx *ctx, const gb_sample_params *p, gb_sample_trace *trace);
+/* After a sampling call: the first n rows of its display order (ids) and the
+ * cumulative top-p mass through each row (cum may be NULL). n may exceed the
+ * survivors; rows past them carry the total. */
+gb_status gb_sample_rows(gb_ctx *ctx, int n, int32_t *ids, float *cum);
 
 /* ---------------------------------------------------------------- interventions */
+/* An intervention is an entry of the run: every activation, the sampler and
+ * the logit lens read the intervened run. Adding or removing one invalidates
+ * the run from its block on; the next gb_run_* recomputes only that. */
+typedef enum {
+    GB_IV_ABLATE_ZERO = 1, /* a head's hook_z set to 0 at pos (-1 = every position) */
+    GB_IV_ABLATE_MEAN = 2, /* a head's hook_z set to its mean over every position of the run */
+    GB_IV_PATCH = 3        /* an activation replaced by the patch source run's (see below) */
+} gb_iv_kind;
+
+typedef struct {
+    gb_iv_kind kind;
+    int hook;   /* hook id (gb_hook_find): HOOK_Z for ablations */
+    int layer;  /* block */
+    int head;   /* for hook_z: the head; else -1 */
+    int pos;    /* position, -1 = every position */
+} gb_intervention;
+
+#define GB_MAX_INTERVENTIONS 4096
+gb_status gb_add_intervention(gb_ctx *ctx, const gb_intervention *iv); /* an equal entry replaces it */
+gb_status gb_remove_intervention(gb_ctx *ctx, int index);
+gb_status gb_clear_interventions(gb_ctx *ctx);
+int gb_num_interventions(const gb_ctx *ctx);
+gb_status gb_get_intervention(const gb_ctx *ctx, int index, gb_intervention *out);
+
+/* Head ablation in the older spelling: one entry per (layer, head) of kind
+ * zero or mean; GB_ABLATE_NONE removes it. */
 typedef enum { GB_ABLATE_NONE = 0, GB_ABLATE_ZERO = 1, GB_ABLATE_MEAN = 2 } gb_ablation;
-/* Ablates head `head` of block `layer` by replacing its hook_z output (zero,
- * or its mean over all positions of the run). Invalidates the run from that
- * block on; the next gb_run_* recomputes it. */
 gb_status gb_set_ablation(gb_ctx *ctx, int layer, int head, gb_ablation mode);
-gb_status gb_clear_ablations(gb_ctx *ctx);
+gb_status gb_clear_ablations(gb_ctx *ctx); /* removes the ablation entries only */
+
+/* ---------------------------------------------------------------- reads for views */
 /* Logit lens: final layer norm + unembedding applied to the residual stream
  * after block `layer` (-1 = after the embeddings) at position pos. Writes the
- * k most likely ids and their probabilities (softmax over the whole vocab). */
+ * k most likely ids and their probabilities (softmax over the whole vocab),
+ * in the display order. Has its own scratch: sampling results stay valid. */
 gb_status gb_logit_lens(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids,
                         float *probs);
+/* The k most likely next tokens at position pos from the run's logits
+ * (softmax over the vocab), in the display order. */
+gb_status gb_top_tokens(gb_ctx *ctx, int pos, int k, int32_t *ids, float *probs);
+/* Attention scores of block `layer` before the causal mask, [n_head, T, T]:
+ * q . k times the model's own scale (scale_attn_weights,
+ * scale_attn_by_inverse_layer_idx), for every query and key. cap in floats. */
+gb_status gb_attn_scores_unmasked(gb_ctx *ctx, int layer, float *out, size_t cap);
+/* The L2 norm of each row (position) of a [T, n] activation into out[T]. */
+gb_status gb_row_norms(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -15,8 +15,10 @@
  *                     vocab_size, d_head, d_mlp;  *eps = layer_norm_epsilon
  *   gbw_*_shape       out[0..8] = ndim, shape[0..3], numel, dense, ready, data
  *                     (data: float* for gbw_activation_data, else 0)
- *   gbw_sample        out[0..6] = logits*, scaled*, probs*, top_k*, top_p*,
- *                     token, uniform (the float's bits; read it as f32)
+ *   gbw_sample*       out[0..11] = logits*, scaled*, probs*, top_k*, top_p*,
+ *                     token, uniform, rank, cum_before, cum_after, n_top_k,
+ *                     n_top_p (uniform and cum_*: the float's bits; read as f32)
+ *   gbw_*intervention iv[0..4] = kind, hook, layer, head, pos
  *
  * Pointers written into these arrays, and returned, are wasm32 addresses:
  * unsigned, so JS reads them with `>>> 0` (above 2 GB they look negative).
@@ -41,12 +43,14 @@ enum {
 enum {
     GBW_SAMPLE_LOGITS = 0, GBW_SAMPLE_SCALED = 1, GBW_SAMPLE_PROBS = 2,
     GBW_SAMPLE_TOP_K = 3, GBW_SAMPLE_TOP_P = 4, GBW_SAMPLE_TOKEN = 5,
-    GBW_SAMPLE_UNIFORM = 6, GBW_SAMPLE_LEN = 7
+    GBW_SAMPLE_UNIFORM = 6, GBW_SAMPLE_RANK = 7, GBW_SAMPLE_CUM_BEFORE = 8,
+    GBW_SAMPLE_CUM_AFTER = 9, GBW_SAMPLE_N_TOP_K = 10, GBW_SAMPLE_N_TOP_P = 11,
+    GBW_SAMPLE_LEN = 12
 };
 
 /* Bumped whenever an array layout above or an export's signature changes;
  * glassbox.js refuses a module whose version it does not know. */
-int gbw_abi_version(void) { return 3; }
+int gbw_abi_version(void) { return 4; }
 
 // ---------------------------------------------------------------- lifecycle
 
@@ -103,20 +107,59 @@ void gbw_seed(gb_ctx *ctx, uint32_t lo, uint32_t hi) {
     gb_seed(ctx, ((uint64_t)hi << 32) | lo);
 }
 
-/* gb_sample with the params struct flattened and the trace written into
- * out[GBW_SAMPLE_LEN]. The five distributions stay owned by ctx. */
+static void put_trace(int32_t *out, const gb_sample_trace *t) {
+    out[GBW_SAMPLE_LOGITS] = (int32_t)(uintptr_t)t->logits;
+    out[GBW_SAMPLE_SCALED] = (int32_t)(uintptr_t)t->scaled;
+    out[GBW_SAMPLE_PROBS] = (int32_t)(uintptr_t)t->probs;
+    out[GBW_SAMPLE_TOP_K] = (int32_t)(uintptr_t)t->top_k;
+    out[GBW_SAMPLE_TOP_P] = (int32_t)(uintptr_t)t->top_p;
+    out[GBW_SAMPLE_TOKEN] = t->token;
+    memcpy(&out[GBW_SAMPLE_UNIFORM], &t->uniform, sizeof(float));
+    out[GBW_SAMPLE_RANK] = t->rank;
+    memcpy(&out[GBW_SAMPLE_CUM_BEFORE], &t->cum_before, sizeof(float));
+    memcpy(&out[GBW_SAMPLE_CUM_AFTER], &t->cum_after, sizeof(float));
+    out[GBW_SAMPLE_N_TOP_K] = t->n_top_k;
+    out[GBW_SAMPLE_N_TOP_P] = t->n_top_p;
+}
+
+/* gb_sample_distribution / gb_sample_draw / gb_sample with the params struct
+ * flattened and the trace written into out[GBW_SAMPLE_LEN]. The five
+ * distributions stay owned by ctx. */
+gb_status gbw_sample_distribution(gb_ctx *ctx, float temperature, int top_k, float top_p, int32_t *out) {
+    gb_sample_params p = {temperature, top_k, top_p};
+    gb_sample_trace t;
+    gb_status st = gb_sample_distribution(ctx, &p, &t);
+    if (st == GB_OK) put_trace(out, &t);
+    return st;
+}
+
+gb_status gbw_sample_draw(gb_ctx *ctx, float temperature, int top_k, float top_p, float u, int32_t *out) {
+    gb_sample_params p = {temperature, top_k, top_p};
+    gb_sample_trace t;
+    gb_status st = gb_sample_draw(ctx, &p, u, &t);
+    if (st == GB_OK) put_trace(out, &t);
+    return st;
+}
+
 gb_status gbw_sample(gb_ctx *ctx, float temperature, int top_k, float top_p, int32_t *out) {
     gb_sample_params p = {temperature, top_k, top_p};
     gb_sample_trace t;
-    memset(&t, 0, sizeof t);
     gb_status st = gb_sample(ctx, &p, &t);
-    if (st != GB_OK) return st;
-    out[GBW_SAMPLE_LOGITS] = (int32_t)(uintptr_t)t.logits;
-    out[GBW_SAMPLE_SCALED] = (int32_t)(uintptr_t)t.scaled;
-    out[GBW_SAMPLE_PROBS] = (int32_t)(uintptr_t)t.probs;
-    out[GBW_SAMPLE_TOP_K] = (int32_t)(uintptr_t)t.top_k;
-    out[GBW_SAMPLE_TOP_P] = (int32_t)(uintptr_t)t.top_p;
-    out[GBW_SAMPLE_TOKEN] = t.token;
-    memcpy(&out[GBW_SAMPLE_UNIFORM], &t.uniform, sizeof(float));
+    if (st == GB_OK) put_trace(out, &t);
+    return st;
+}
+
+// ---------------------------------------------------------------- interventions
+
+gb_status gbw_add_intervention(gb_ctx *ctx, int kind, int hook, int layer, int head, int pos) {
+    gb_intervention iv = {(gb_iv_kind)kind, hook, layer, head, pos};
+    return gb_add_intervention(ctx, &iv);
+}
+
+gb_status gbw_get_intervention(gb_ctx *ctx, int index, int32_t *iv) {
+    gb_intervention e;
+    gb_status st = gb_get_intervention(ctx, index, &e);
+    if (st != GB_OK) return gb_report_error(ctx, st, "no such intervention");
+    iv[0] = (int32_t)e.kind; iv[1] = e.hook; iv[2] = e.layer; iv[3] = e.head; iv[4] = e.pos;
     return GB_OK;
 }

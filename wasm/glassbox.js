@@ -30,7 +30,8 @@
  * straight into wasm memory for dense activations (attention scores and
  * patterns are stored packed and come back as copies; `.view` says which).
  * A view is valid only until the next call that changes the run (setTokens,
- * appendTokens, setAblation, clearAblations, setKeepAll, loadModel, destroy)
+ * appendTokens, setAblation, clearAblations, add/remove/clearIntervention(s),
+ * setKeepAll, loadModel, destroy)
  * or that may grow memory (any run*, activation, sample, tokenize, load...).
  * When memory grows its old ArrayBuffer is detached and old views read as
  * length 0; use the data at once or `.slice()` it to keep it. Internally the
@@ -79,9 +80,12 @@ export class GlassboxRuntimeError extends Error {
 /** Stage names and modes, as exported constants for callers. */
 export const ABLATION = Object.freeze({ none: 0, zero: 1, mean: 2 });
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const SHAPE = { ndim: 0, dims: 1, numel: 5, dense: 6, ready: 7, data: 8, len: 9 };
-const SAMPLE = { logits: 0, scaled: 1, probs: 2, topK: 3, topP: 4, token: 5, uniform: 6, len: 7 };
+const SAMPLE = { logits: 0, scaled: 1, probs: 2, topK: 3, topP: 4, token: 5, uniform: 6, rank: 7, cumBefore: 8, cumAfter: 9, nTopK: 10, nTopP: 11, len: 12 };
+/** Intervention kinds (gb_iv_kind). */
+export const INTERVENTION = Object.freeze({ 'ablate-zero': 1, 'ablate-mean': 2, patch: 3 });
+const IV_NAMES = Object.fromEntries(Object.entries(INTERVENTION).map(([k, v]) => [v, k]));
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -869,40 +873,105 @@ export class Glassbox {
   }
 
   // ---------------------------------------------------------------- sampling
+  //
+  // The run's sampling state is (seed, settings, tokens): generated token i
+  // (counted from the end of the prompt setTokens set) is drawn with uniform
+  // number i of the seed's stream, greedy included. Nothing is replayed:
+  // sampleDist() is pure, draw(u) draws with a given u, nextUniform() is the u
+  // the run's next token uses, and sample() = draw(nextUniform()).
+  // Rows come in the display order: probability descending, ties by logit,
+  // then id; the draw takes the first row whose cumulative top-p probability
+  // exceeds u (core/run/sample.c).
 
-  /** Resets the sampler's RNG. @param {number|bigint} n  taken as uint64 */
+  /** Sets the run's seed. @param {number|bigint} n  taken as uint64 */
   seed(n) {
     let v;
     try { v = BigInt.asUintN(64, BigInt(n)); } catch { throw new GlassboxError('arg', `seed ${n} is not an integer`); }
     this._call('gbw_seed', this._ctx, Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0);
   }
 
-  /* Runs gb_sample; returns the output array's base (in scratch). */
-  _sampleRaw({ temperature = 1, topK = 0, topP = 1 } = {}) {
-    this._requireModel();
+  /** The uniform in [0, 1) the run's next draw uses (index = generated tokens so far). */
+  nextUniform() { this._requireModel(); return this._call('gb_next_uniform', this._ctx); }
+
+  /** Uniform number i of the seed's stream. */
+  uniformAt(i) { this._requireModel(); return this._call('gb_uniform_at', this._ctx, i | 0); }
+
+  /** Tokens setTokens set (the rest of numTokens were appended: generated). */
+  get numPromptTokens() { return this._ctx ? this._call('gb_num_prompt_tokens', this._ctx) : 0; }
+
+  _params({ temperature = 1, topK = 0, topP = 1 } = {}) { return [temperature, topK | 0, topP]; }
+
+  /* Reads the trace array at s; distributions copied only when asked. */
+  _trace(s, withArrays) {
+    const V = this._config.vocab_size;
+    const o = this.HEAPU32.slice(s >>> 2, (s >>> 2) + SAMPLE.len);
+    const f = this.HEAPF32.slice(s >>> 2, (s >>> 2) + SAMPLE.len);
+    const out = {
+      token: o[SAMPLE.token] | 0, uniform: f[SAMPLE.uniform], rank: o[SAMPLE.rank] | 0,
+      cumBefore: f[SAMPLE.cumBefore], cumAfter: f[SAMPLE.cumAfter],
+      kept: { topK: o[SAMPLE.nTopK] | 0, topP: o[SAMPLE.nTopP] | 0 },
+    };
+    if (withArrays) {
+      const arr = (i) => this.HEAPF32.slice(o[i] >>> 2, (o[i] >>> 2) + V);
+      Object.assign(out, { logits: arr(SAMPLE.logits), scaled: arr(SAMPLE.scaled), probs: arr(SAMPLE.probs), topK: arr(SAMPLE.topK), topP: arr(SAMPLE.topP) });
+    }
+    return out;
+  }
+
+  /* The first n rows of the last sampling answer, each stage's value per row. */
+  _rows(n) {
+    const V = this._config.vocab_size;
+    n = Math.max(0, Math.min(V, n | 0));
+    if (!n) return [];
     const s = this._scratch;
-    this._check('gbw_sample', this._ctx, temperature, topK | 0, topP, s);
-    return s;
+    const o = this.HEAPU32.slice(s >>> 2, (s >>> 2) + SAMPLE.len);
+    const ip = this._malloc(n * 8);
+    try {
+      this._check('gb_sample_rows', this._ctx, n, ip, ip + n * 4);
+      const ids = this.HEAP32.slice(ip >>> 2, (ip >>> 2) + n), cum = this.HEAPF32.slice((ip >>> 2) + n, (ip >>> 2) + 2 * n);
+      const at = (i, id) => this.HEAPF32[(o[i] >>> 2) + id];
+      return Array.from(ids, (id, r) => ({
+        id, logit: at(SAMPLE.logits, id), scaled: at(SAMPLE.scaled, id), prob: at(SAMPLE.probs, id),
+        topK: at(SAMPLE.topK, id), topP: at(SAMPLE.topP, id), cum: cum[r],
+      }));
+    } finally { this._free(ip); }
   }
 
   /**
-   * Samples the next token from the last position (final stage must be done);
-   * does not append it. Every distribution comes back as a [vocab] copy.
+   * The last position's next-token distribution at every stage, without
+   * drawing (pure), and its first `rows` rows in the display order with their
+   * cumulative top-p probability. arrays: false skips the five [vocab] copies.
    * @param {{temperature?: number, topK?: number, topP?: number}} params  defaults 1, 0 (off), 1 (off)
-   * @returns {{token: number, uniform: number, logits: Float32Array, scaled: Float32Array,
-   *            probs: Float32Array, topK: Float32Array, topP: Float32Array}}
+   * @returns {{kept: {topK: number, topP: number}, rows: object[], logits?: Float32Array, scaled?: Float32Array,
+   *            probs?: Float32Array, topK?: Float32Array, topP?: Float32Array}}
    */
-  sample(params) {
-    const s = this._sampleRaw(params);
-    const V = this._config.vocab_size;
-    const o = this.HEAPU32.slice(s >>> 2, (s >>> 2) + SAMPLE.len);
-    const arr = (i) => (o[i] ? this.HEAPF32.slice(o[i] >>> 2, (o[i] >>> 2) + V) : new Float32Array(0));
-    return {
-      token: o[SAMPLE.token] | 0,
-      uniform: this.HEAPF32[(s >>> 2) + SAMPLE.uniform],
-      logits: arr(SAMPLE.logits), scaled: arr(SAMPLE.scaled), probs: arr(SAMPLE.probs),
-      topK: arr(SAMPLE.topK), topP: arr(SAMPLE.topP),
-    };
+  sampleDist(params, rows = 0, { arrays = true } = {}) {
+    this._requireModel();
+    this._check('gbw_sample_distribution', this._ctx, ...this._params(params), this._scratch);
+    const t = this._trace(this._scratch, arrays);
+    delete t.token; delete t.uniform; delete t.rank; delete t.cumBefore; delete t.cumAfter;
+    return { ...t, rows: this._rows(rows) };
+  }
+
+  /**
+   * Draws with a given u in [0, 1): the first row whose cumulative top-p
+   * probability exceeds u (greedy: the top row). Same shape as sample().
+   */
+  draw(params, u, rows = 0, { arrays = false } = {}) {
+    this._requireModel();
+    this._check('gbw_sample_draw', this._ctx, ...this._params(params), u, this._scratch);
+    return { ...this._trace(this._scratch, arrays), rows: this._rows(rows) };
+  }
+
+  /**
+   * The run's next token: draw(params, nextUniform()). Does not append it.
+   * @returns {{token: number, uniform: number, rank: number, cumBefore: number, cumAfter: number,
+   *            kept: {topK: number, topP: number}, logits, scaled, probs, topK, topP: Float32Array, rows: object[]}}
+   */
+  sample(params, rows = 0, { arrays = true } = {}) {
+    this._requireModel();
+    this._check('gbw_sample', this._ctx, ...this._params(params), this._scratch);
+    return { ...this._trace(this._scratch, arrays), rows: this._rows(rows) };
   }
 
   /**
@@ -921,8 +990,8 @@ export class Glassbox {
     this.runAll();
     const out = [];
     for (let i = 0; i < n && this.numTokens < this._config.n_positions; i++) {
-      const s = this._sampleRaw(params);
-      const tok = this.HEAP32[(s >>> 2) + SAMPLE.token];
+      this._check('gbw_sample', this._ctx, ...this._params(params), this._scratch);
+      const tok = this.HEAP32[(this._scratch >>> 2) + SAMPLE.token];
       out.push(tok);
       if (params.onToken) params.onToken(tok, i);
       this.appendTokens([tok]);
@@ -934,6 +1003,41 @@ export class Glassbox {
   }
 
   // ---------------------------------------------------------------- interventions
+  //
+  // An intervention is an entry of the run: every activation, the sampler and
+  // the logit lens read the intervened run. Adding or removing one invalidates
+  // the run from its block on (the next run* recomputes only that).
+
+  /**
+   * Adds an entry ({kind: 'ablate-zero'|'ablate-mean'|'patch', layer, head, hook, pos});
+   * hook defaults to blocks.L.attn.hook_z, head to -1, pos to -1 (every position).
+   * An entry on the same (hook, layer, head, pos) replaces the old one.
+   */
+  addIntervention({ kind, layer, head = -1, hook, pos = -1 }) {
+    this._requireModel();
+    const k = INTERVENTION[kind];
+    if (k === undefined) throw new GlassboxError('arg', `intervention kind "${kind}" is not one of ${Object.keys(INTERVENTION).join(', ')}`);
+    const [h] = this._findHook(hook ?? `blocks.${layer | 0}.attn.hook_z`);
+    this._check('gbw_add_intervention', this._ctx, k, h, layer | 0, head | 0, pos | 0);
+  }
+
+  /** Removes entry i of interventions(). */
+  removeIntervention(i) { this._requireModel(); this._check('gb_remove_intervention', this._ctx, i | 0); }
+
+  clearInterventions() { this._requireModel(); this._check('gb_clear_interventions', this._ctx); }
+
+  /** The run's entries, in the order they were added. @returns {{kind, hook, layer, head, pos}[]} */
+  interventions() {
+    if (!this._ctx || !this._config) return [];
+    const n = this._call('gb_num_interventions', this._ctx), s = this._scratch, out = [];
+    const names = this._hooks();
+    for (let i = 0; i < n; i++) {
+      this._check('gbw_get_intervention', this._ctx, i, s);
+      const [kind, hook, layer, head, pos] = this.HEAP32.slice(s >>> 2, (s >>> 2) + 5);
+      out.push({ kind: IV_NAMES[kind], hook: names[hook].pattern.replace('%d', layer), layer, head, pos });
+    }
+    return out;
+  }
 
   /** Ablates one head's hook_z: mode 'zero' | 'mean' | 'none' (removes it). */
   setAblation(layer, head, mode) {
@@ -942,7 +1046,23 @@ export class Glassbox {
     this._check('gb_set_ablation', this._ctx, layer, head, m);
   }
 
+  /** Removes the ablation entries (other interventions stay). */
   clearAblations() { this._check('gb_clear_ablations', this._ctx); }
+
+  // ---------------------------------------------------------------- reads for views
+
+  /* Calls fn(idsPtr, probsPtr) with k-entry buffers; returns [{id, prob}]. */
+  _topList(k, what, fn) {
+    this._requireModel();
+    if (!Number.isInteger(k) || k < 1) throw new GlassboxError('arg', `${what}: k must be a positive integer, got ${k}`);
+    const ip = this._malloc(k * 8);
+    try {
+      fn(ip, ip + k * 4);
+      const out = [];
+      for (let i = 0; i < k; i++) out.push({ id: this.HEAP32[(ip >>> 2) + i], prob: this.HEAPF32[(ip >>> 2) + k + i] });
+      return out;
+    } finally { this._free(ip); }
+  }
 
   /**
    * Final layer norm + unembedding applied to the residual after block layer
@@ -950,17 +1070,34 @@ export class Glassbox {
    * @returns {{id: number, prob: number}[]}
    */
   logitLens(layer, pos, k = 10) {
+    return this._topList(k, 'logitLens', (ip, pp) => this._check('gb_logit_lens', this._ctx, layer, pos, k, ip, pp));
+  }
+
+  /** The k most likely next tokens at position pos (softmax of the run's logits, in C). */
+  topTokens(pos, k = 5) {
+    return this._topList(k, 'topTokens', (ip, pp) => this._check('gb_top_tokens', this._ctx, pos, k, ip, pp));
+  }
+
+  /** Block layer's attention scores before the causal mask, [H, T, T] (the model's own scale). */
+  attnScoresUnmasked(layer) {
     this._requireModel();
-    if (!Number.isInteger(k) || k < 1) throw new GlassboxError('arg', `logitLens: k must be a positive integer, got ${k}`);
-    const ip = this._malloc(k * 4);
-    let pp = 0;
+    const H = this._config.n_head, T = this.numTokens, n = H * T * T;
+    const p = this._malloc(n * 4);
     try {
-      pp = this._malloc(k * 4);
-      this._check('gb_logit_lens', this._ctx, layer, pos, k, ip, pp);
-      const out = [];
-      for (let i = 0; i < k; i++) out.push({ id: this.HEAP32[(ip >>> 2) + i], prob: this.HEAPF32[(pp >>> 2) + i] });
-      return out;
-    } finally { this._free(ip); this._free(pp); }
+      this._check('gb_attn_scores_unmasked', this._ctx, layer, p, n);
+      return { data: this.HEAPF32.slice(p >>> 2, (p >>> 2) + n), shape: [H, T, T] };
+    } finally { this._free(p); }
+  }
+
+  /** L2 norm of each position's row of a [T, n] activation, e.g. "blocks.2.hook_resid_post". */
+  rowNorms(name) {
+    this._requireModel();
+    const [hook, layer] = this._findHook(name);
+    const T = this.numTokens, p = this._malloc(Math.max(1, T) * 4);
+    try {
+      this._check('gb_row_norms', this._ctx, hook, layer, p, T);
+      return this.HEAPF32.slice(p >>> 2, (p >>> 2) + T);
+    } finally { this._free(p); }
   }
 
   // ---------------------------------------------------------------- lifecycle

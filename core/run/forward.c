@@ -42,8 +42,7 @@ static void embed_rows(gb_ctx *ctx, int t0, int t1) {
 static void attention_head(gb_ctx *ctx, int layer, int h, int t0, int t1) {
     const gb_model_config *mc = &ctx->model.mc;
     int H = mc->c.n_head, D = mc->c.d_head;
-    float scale = mc->scale_attn_weights ? 1.0f / sqrtf((float)D) : 1.0f;
-    if (mc->scale_by_layer) scale /= (float)(layer + 1);
+    float scale = gb_attn_scale(mc, layer, D);
     const float *q = ACT(HOOK_Q, layer), *k = ACT(HOOK_K, layer), *v = ACT(HOOK_V, layer);
     float *scores = ACT(HOOK_ATTN_SCORES, layer), *pattern = ACT(HOOK_PATTERN, layer);
     float *z = ACT(HOOK_Z, layer);
@@ -99,7 +98,7 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     }
     attention_rows(ctx, layer, t0, t1);
     float *z = ACT(HOOK_Z, layer);
-    gb_apply_ablations(ctx, layer, z, t0, t1);
+    gb_apply_interventions(ctx, HOOK_Z, layer, z, t0, t1);
     float *out = ACT(HOOK_ATTN_OUT, layer) + (size_t)t0 * C;
     linear(ctx, out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
     float *mid = ACT(HOOK_RESID_MID, layer) + (size_t)t0 * C;

@@ -1,0 +1,115 @@
+/* reads.c — numbers the views show that are not stored hooks: the logit lens,
+ * each position's top tokens, unmasked attention scores and residual norms.
+ * Computed here, in C, so the page does no model math of its own. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+#include "kernels/kernels.h"
+
+static gb_status need_model(gb_ctx *ctx) {
+    gb_err_clear(&ctx->err);
+    return ctx->loaded ? GB_OK : GB_FAIL(&ctx->err, GB_E_STATE, "no model loaded");
+}
+
+static gb_status check_top(gb_ctx *ctx, const char *what, int pos, int k, const int32_t *ids, const float *probs) {
+    const gb_config *c = &ctx->model.mc.c;
+    if (pos < 0 || pos >= ctx->n_tokens)
+        return GB_FAIL(&ctx->err, GB_E_RANGE, "%s: position %d out of range 0..%d", what, pos, ctx->n_tokens - 1);
+    if (k < 1 || k > c->vocab_size || !ids || !probs)
+        return GB_FAIL(&ctx->err, GB_E_ARG, "%s: k must be 1..%d with output arrays", what, c->vocab_size);
+    return GB_OK;
+}
+
+/* softmax of logits[V] into the lens scratch, then its top k. */
+static void top_of_logits(gb_ctx *ctx, const float *logits, int k, int32_t *ids, float *probs) {
+    int V = ctx->model.mc.c.vocab_size;
+    gb_softmax(ctx->lens_buf, logits, V);
+    gb_top_k_of(ctx->lens_buf, logits, V, k, ids, probs);
+}
+
+/* ------------------------------------------------------------------ logit lens */
+gb_status gb_logit_lens(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids, float *probs) {
+    if (!ctx) return GB_E_ARG;
+    gb_status s = need_model(ctx);
+    if (s) return s;
+    const gb_model *m = &ctx->model;
+    const gb_config *c = &m->mc.c;
+    if (layer < -1 || layer >= c->n_layer)
+        return GB_FAIL(&ctx->err, GB_E_RANGE, "logit lens: layer %d out of range -1..%d", layer, c->n_layer - 1);
+    if ((s = check_top(ctx, "logit lens", pos, k, ids, probs))) return s;
+    int stage = layer < 0 ? 0 : gb_stage_mlp(layer);
+    if (ctx->done[stage] <= pos)
+        return GB_FAIL(&ctx->err, GB_E_STATE, "logit lens: block %d has not been run at position %d yet", layer, pos);
+    int C = c->n_embd;
+    const float *x = layer < 0 ? gb_acts_ptr(&ctx->acts, HOOK_RESID_PRE, 0) : gb_acts_ptr(&ctx->acts, HOOK_RESID_POST, layer);
+    float ln[16384]; /* n_embd <= GB_MAX_EMBD */
+    float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
+    if (!logits) return GB_FAIL(&ctx->err, GB_E_OOM, "logit lens: out of memory");
+    gb_layernorm(ln, NULL, x + (size_t)pos * C, m->ln_f_w, m->ln_f_b, 1, C, c->layer_norm_epsilon);
+    gb_model_lm_head(m, logits, ln, 1);
+    top_of_logits(ctx, logits, k, ids, probs);
+    free(logits);
+    return GB_OK;
+}
+
+gb_status gb_top_tokens(gb_ctx *ctx, int pos, int k, int32_t *ids, float *probs) {
+    if (!ctx) return GB_E_ARG;
+    gb_status s = need_model(ctx);
+    if (s || (s = check_top(ctx, "top tokens", pos, k, ids, probs))) return s;
+    const float *logits;
+    gb_shape sh;
+    if ((s = gb_activation_data(ctx, HOOK_LOGITS, -1, &logits, &sh))) return s;
+    top_of_logits(ctx, logits + (size_t)pos * ctx->model.mc.c.vocab_size, k, ids, probs);
+    return GB_OK;
+}
+
+/* ------------------------------------------------------------------ attention */
+gb_status gb_attn_scores_unmasked(gb_ctx *ctx, int layer, float *out, size_t cap) {
+    if (!ctx || !out) return GB_E_ARG;
+    gb_status s = need_model(ctx);
+    if (s) return s;
+    const gb_model_config *mc = &ctx->model.mc;
+    int H = mc->c.n_head, D = mc->c.d_head, T = ctx->n_tokens;
+    if (layer < 0 || layer >= mc->c.n_layer)
+        return GB_FAIL(&ctx->err, GB_E_RANGE, "unmasked scores: layer %d out of range 0..%d", layer, mc->c.n_layer - 1);
+    if (cap < (size_t)H * T * T)
+        return GB_FAIL(&ctx->err, GB_E_RANGE, "unmasked scores: output holds %zu floats, needs %zu", cap, (size_t)H * T * T);
+    const float *q, *k;
+    gb_shape sh;
+    if ((s = gb_activation_data(ctx, HOOK_Q, layer, &q, &sh)) || (s = gb_activation_data(ctx, HOOK_K, layer, &k, &sh)))
+        return s;
+    float scale = gb_attn_scale(mc, layer, D);
+    /* the same kernel and scaling as the forward pass, so the causal part is
+     * bit-identical to hook_attn_scores */
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++) {
+            float *row = out + ((size_t)h * T + t) * T;
+            const float *qh = q + ((size_t)t * H + h) * D, *kh = k + (size_t)h * D;
+            gb_matvec(row, kh, (size_t)H * D, qh, t + 1, D); /* keys 0..t: the forward pass's very call */
+            if (t + 1 < T) gb_matvec(row + t + 1, kh + (size_t)(t + 1) * H * D, (size_t)H * D, qh, T - t - 1, D);
+            for (int j = 0; j < T; j++) row[j] *= scale;
+        }
+    return GB_OK;
+}
+
+/* ------------------------------------------------------------------ norms */
+gb_status gb_row_norms(gb_ctx *ctx, int hook, int layer, float *out, size_t cap) {
+    if (!ctx || !out) return GB_E_ARG;
+    const float *x;
+    gb_shape sh;
+    gb_status s = gb_activation_data(ctx, hook, layer, &x, &sh);
+    if (s) return s;
+    if (sh.ndim != 2)
+        return GB_FAIL(&ctx->err, GB_E_ARG, "row norms need a [T, n] activation; %s is %d-dimensional",
+                       gb_hook_pattern(hook), sh.ndim);
+    int T = sh.shape[0], n = sh.shape[1];
+    if (cap < (size_t)T) return GB_FAIL(&ctx->err, GB_E_RANGE, "row norms: output holds %zu floats, needs %d", cap, T);
+    for (int t = 0; t < T; t++) {
+        double acc = 0;
+        for (int i = 0; i < n; i++) acc += (double)x[(size_t)t * n + i] * x[(size_t)t * n + i];
+        out[t] = (float)sqrt(acc);
+    }
+    return GB_OK;
+}
