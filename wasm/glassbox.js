@@ -46,6 +46,20 @@
  * the engine packs the weights as they arrive: a model is held once, in wasm
  * memory, and a failed or cut-off load leaves the previous model loaded.
  *
+ * Threads. `Glassbox.create({ threads })` runs the forward pass on that many
+ * threads (default: navigator.hardwareConcurrency, or Node's core count,
+ * capped at 8) with glassbox-mt.wasm, the threaded build next to glassbox.wasm
+ * (`wasmThreads` overrides): wasm/threads.js starts threads - 1 workers
+ * (wasm/thread-worker.js) over one shared memory. Results are bit-identical
+ * for any count. Threads need SharedArrayBuffer, i.e. a cross-origin-isolated
+ * page (COOP: same-origin + COEP: require-corp; tools/serve.js sends both).
+ * Without it, or if the threaded build cannot be loaded or its workers do not
+ * start, the engine runs on one thread: `gb.threads` is the count in use and
+ * `gb.threadsNote` a sentence saying why it is less than asked (null when
+ * not), for the page to show. With threads, zero-copy activation views are
+ * views of a SharedArrayBuffer: copy them (`.slice()`) before posting them
+ * to another thread, or the receiver sees later runs write into them.
+ *
  * Progress. loadModel* report `{phase, fraction, loaded, total}` where phase is
  * 'download' (loadModelFromUrl: the streamed download), 'copy' (loadModel: the
  * streamed bytes or file) or 'parse' (gb_load_finish: tokenizer and checks,
