@@ -133,7 +133,12 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
 }
 
 /* ------------------------------------------------------------------ final */
-/* logits = ln_f(resid_post[last]) @ wte^T (or the untied lm_head) */
+/* ln_final for rows [t0, t1), and the logits of the last row only: the next
+ * token needs no other, and the LM head over every row was ~30% of a
+ * 64-token prompt's FLOPs. Rows [ctx->logits_from, t1) of the logits hook
+ * hold logits; gb_forward_logits computes earlier rows when someone reads
+ * them (activations.c), from the kept ln_final rows: the same kernel on the
+ * same inputs, so the same bits as computing them here. */
 static void final_rows(gb_ctx *ctx, int t0, int t1) {
     const gb_model *m = &ctx->model;
     int C = m->mc.c.n_embd, V = m->mc.c.vocab_size, n = t1 - t0;
@@ -141,7 +146,25 @@ static void final_rows(gb_ctx *ctx, int t0, int t1) {
     float *ln = ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C;
     gb_layernorm(ln, ACT(HOOK_LNF_SCALE, -1) + t0, x, m->ln_f_w, m->ln_f_b, n, C,
                  m->mc.c.layer_norm_epsilon);
-    gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ln, n);
+    gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)(t1 - 1) * V, ln + (size_t)(n - 1) * C, 1);
+    /* still one run of valid rows when this step adds just the next one */
+    if (t0 != t1 - 1 || ctx->logits_from > t0) ctx->logits_from = t1 - 1;
+}
+
+gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits) {
+    int T = ctx->n_tokens;
+    if (T == 0 || ctx->done[ctx->n_stages - 1] < T)
+        return GB_FAIL(&ctx->err, GB_E_STATE, "the logits need every stage run first");
+    if (t0 < 0) t0 = 0;
+    if (t0 < ctx->logits_from) {
+        const gb_model *m = &ctx->model;
+        int C = m->mc.c.n_embd, V = m->mc.c.vocab_size;
+        gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C,
+                       ctx->logits_from - t0);
+        ctx->logits_from = t0;
+    }
+    *logits = ACT(HOOK_LOGITS, -1);
+    return GB_OK;
 }
 
 /* ------------------------------------------------------------------ scratch bookkeeping */
