@@ -58,36 +58,28 @@ const char *gb_status_name(gb_status s);         /* "GB_E_FORMAT" ... */
 gb_status gb_report_error(gb_ctx *ctx, gb_status code, const char *msg);
 
 /* ---------------------------------------------------------------- loading */
-/* Loads a Hugging Face GPT-2 directory given as bytes. The tokenizer is either
- * vocab.json + merges.txt, or tokenizer.json (pass NULL/0 for the other).
- * Weights may be F32, F16 or BF16; they are converted to F32 once. On failure
- * the previously loaded model (if any) stays loaded and usable. */
+/* Loads a Hugging Face GPT-2 checkpoint given as bytes: config.json,
+ * model.safetensors (weights F32, F16 or BF16, converted to F32 once), and
+ * optionally a tokenizer: vocab.json + merges.txt, or tokenizer.json (pass
+ * NULL/0 for what is absent). Without any tokenizer the model runs on token
+ * ids; gb_tokenize and friends then return GB_E_STATE. On failure the
+ * previously loaded model (if any) stays loaded and usable.
+ * Exactly gb_load_begin, gb_load_write of all the bytes, gb_load_finish. */
 gb_status gb_load_model(gb_ctx *ctx,
                         const uint8_t *config_json, size_t config_len,
                         const uint8_t *safetensors, size_t safetensors_len,
                         const uint8_t *vocab_json, size_t vocab_len,
                         const uint8_t *merges_txt, size_t merges_len,
                         const uint8_t *tokenizer_json, size_t tokenizer_json_len);
-/* The same, but the engine takes ownership of safetensors, which must come
- * from malloc (in WASM: the module's own malloc), whether or not the load
- * succeeds: do not use or free it after the call. F32 tensors are then used
- * where they lie instead of being copied, so loading costs no second copy of
- * the weights in time or memory (bytes of tensors the model does not use,
- * e.g. attn.bias buffers, stay allocated with it). */
-gb_status gb_load_model_owned(gb_ctx *ctx,
-                              const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len,
-                              const uint8_t *vocab_json, size_t vocab_len,
-                              const uint8_t *merges_txt, size_t merges_len,
-                              const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 /* The same load with model.safetensors arriving in pieces (a download, a file
  * read in chunks): gb_load_begin takes config.json and the file's exact size;
  * gb_load_write takes the next n bytes, split anywhere; gb_load_finish takes
- * the tokenizer and loads as gb_load_model_owned would, with the same errors.
- * The engine keeps one copy of the file and packs the matmul weights as their
- * bytes arrive, so there is no second pass over them. More bytes than
- * announced, or fewer at finish, is an error; any error ends the load (as
- * gb_load_cancel) and the previously loaded model stays usable throughout. */
+ * the tokenizer (as gb_load_model) and makes the model current. The header
+ * is checked as soon as it is in (an error there fails that gb_load_write);
+ * each weight is then written once, straight into the layout its kernel
+ * reads, so the engine never holds the file. More bytes than announced, or
+ * fewer at finish, is an error; any error ends the load (as gb_load_cancel)
+ * and the previously loaded model stays usable throughout. */
 gb_status gb_load_begin(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
                         size_t safetensors_len);
 gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n);
@@ -96,6 +88,8 @@ gb_status gb_load_finish(gb_ctx *ctx,
                          const uint8_t *merges_txt, size_t merges_len,
                          const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 void gb_load_cancel(gb_ctx *ctx); /* drops a load in progress; no-op without one */
+/* 1 when the loaded model came with a tokenizer, 0 without one (or no model). */
+int gb_has_tokenizer(const gb_ctx *ctx);
 const gb_config *gb_get_config(const gb_ctx *ctx); /* NULL before a model loads */
 
 /* ---------------------------------------------------------------- tokenizer */

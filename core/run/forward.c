@@ -106,10 +106,6 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
 }
 
 /* ------------------------------------------------------------------ MLP */
-static void gelu_erf(float *out, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
-
 /* Block `layer`, second half: resid_post = resid_mid + mlp(ln2(resid_mid)). */
 static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     const gb_model *m = &ctx->model;
@@ -122,8 +118,7 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     float *pre = ACT(HOOK_MLP_PRE, layer) + (size_t)t0 * M;
     float *post = ACT(HOOK_MLP_POST, layer) + (size_t)t0 * M;
     linear(ctx, pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
-    if (m->mc.act == GB_ACT_GELU_ERF) gelu_erf(post, pre, (size_t)n * M);
-    else gb_par_gelu(&ctx->par, post, pre, (size_t)n * M);
+    gb_par_gelu(&ctx->par, post, pre, (size_t)n * M, m->mc.act == GB_ACT_GELU_ERF);
     float *out = ACT(HOOK_MLP_OUT, layer) + (size_t)t0 * C;
     linear(ctx, out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
     float *res = ACT(HOOK_RESID_POST, layer) + (size_t)t0 * C;

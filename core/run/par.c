@@ -5,20 +5,6 @@
 
 #include "kernels/kernels.h"
 
-/* Interim, until kernels.h has a column-range entry point: one row at a time
- * through gb_matmul_packed's decode path (bias, then k ascending: the tile's
- * order per output, so the results are the same bits). */
-static size_t gb_pack_rows_floats(int T, int K) { return (size_t)T * (size_t)K; }
-static int gb_matmul_packed_cols_wants_xp(int T) { (void)T; return 0; }
-static void gb_pack_rows(float *xp, const float *x, int T, int K) { (void)xp; (void)x; (void)T; (void)K; }
-static void gb_matmul_packed_cols(float *out, int ldo, const float *xp, const float *x, const float *w,
-                                  const float *b, int T, int K, int n0, int n1) {
-    (void)xp;
-    for (int t = 0; t < T; t++)
-        gb_matmul_packed(out + (size_t)t * ldo + n0, x + (size_t)t * K, w + (size_t)n0 * K, b ? b + n0 : NULL,
-                         1, K, n1 - n0);
-}
-
 void gb_par_for(const gb_par *p, gb_task_fn fn, void *arg, int n) {
     if (n <= 0) return;
     if (p->run && p->n_workers > 1 && n > 1) {
@@ -88,7 +74,7 @@ void gb_par_linear(gb_par *p, const gb_model *m, float *out, const float *x, con
         return;
     }
     int panels = (N + GB_PACK_NR - 1) / GB_PACK_NR;
-    if (p->n_workers <= 1 || panels < 2 || gb_pack_rows_floats(GB_PAR_ROWS, K) > p->xp_cap) {
+    if (p->n_workers <= 1 || panels < 2 || gb_pack_rows_floats(n < GB_PAR_ROWS ? n : GB_PAR_ROWS, K) > p->xp_cap) {
         gb_matmul_packed(out, x, w, b, n, K, N);
         return;
     }
@@ -97,7 +83,7 @@ void gb_par_linear(gb_par *p, const gb_model *m, float *out, const float *x, con
         int T = n - t0 < GB_PAR_ROWS ? n - t0 : GB_PAR_ROWS;
         const float *xb = x + (size_t)t0 * K;
         const float *xp = NULL;
-        if (gb_matmul_packed_cols_wants_xp(T)) {
+        if (gb_pack_rows_floats(T, K) > 0) {
             gb_pack_rows(p->xp, xb, T, K);
             xp = p->xp;
         }
@@ -146,7 +132,7 @@ typedef struct {
     float *out;
     const float *x;
     size_t n;
-    int chunks, tasks;
+    int chunks, tasks, erf;
 } gelu_job;
 
 #define GELU_CHUNK 64
@@ -160,15 +146,17 @@ static void gelu_task(void *arg, int i, int worker) {
     gb_par_split(j->chunks, j->tasks, i, &lo, &hi);
     size_t a = (size_t)lo * GELU_CHUNK, b = (size_t)hi * GELU_CHUNK;
     if (b > j->n) b = j->n;
-    if (a < b) gb_gelu(j->out + a, j->x + a, b - a);
+    if (a < b && j->erf) gb_gelu_erf(j->out + a, j->x + a, b - a);
+    else if (a < b) gb_gelu(j->out + a, j->x + a, b - a);
 }
 
-void gb_par_gelu(const gb_par *p, float *out, const float *x, size_t n) {
+void gb_par_gelu(const gb_par *p, float *out, const float *x, size_t n, int erf) {
     size_t chunks = (n + GELU_CHUNK - 1) / GELU_CHUNK;
     if (p->n_workers <= 1 || chunks < 2 || chunks > (size_t)1 << 30) {
-        gb_gelu(out, x, n);
+        if (erf) gb_gelu_erf(out, x, n);
+        else gb_gelu(out, x, n);
         return;
     }
-    gelu_job j = {out, x, n, (int)chunks, n_tasks(p, (int)chunks)};
+    gelu_job j = {out, x, n, (int)chunks, n_tasks(p, (int)chunks), erf};
     gb_par_for(p, gelu_task, &j, j.tasks);
 }

@@ -39,8 +39,8 @@ void gb_par_linear(gb_par *p, const gb_model *m, float *out, const float *x, con
                    const float *b, int n, int K, int N);
 /* logits[n, vocab] = x[n, n_embd] @ lm_head^T. */
 void gb_par_lm_head(gb_par *p, const gb_model *m, float *logits, const float *x, int n);
-/* GPT-2's tanh GELU over n floats. */
-void gb_par_gelu(const gb_par *p, float *out, const float *x, size_t n);
+/* GELU over n floats: GPT-2's tanh form, or the erf form when erf is set. */
+void gb_par_gelu(const gb_par *p, float *out, const float *x, size_t n, int erf);
 
 /* [lo, hi) of part i of `parts` equal parts of [0, total). */
 static inline void gb_par_split(int total, int parts, int i, int *lo, int *hi) {

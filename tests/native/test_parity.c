@@ -110,10 +110,10 @@ static void run_prompt(gb_ctx *ctx, const gb_safetensors *ref, int p, const int3
 static void test_model(const char *dir, const char *model) {
     gb_ctx *ctx = gb_create();
     char path[512], err[600];
-    CHECK(gb_load_model_dir(ctx, dir) == GB_OK, "%s: %s", model, gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, dir) == GB_OK, "%s: %s", model, gb_error_message(ctx));
     snprintf(path, sizeof path, "%s/reference.safetensors", dir);
     size_t len = 0;
-    uint8_t *buf = gb_read_file(path, &len, err, sizeof err);
+    uint8_t *buf = cli_read_file(path, &len, err, sizeof err);
     CHECK(buf != NULL, "%s", err);
     gb_safetensors ref;
     gb_err e;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "kernels/kernels.h"
 #include "pool.h"
 #include "synth.h"
 
@@ -143,7 +144,52 @@ static void test_pool_before_load(void) {
     synth_free(&m);
 }
 
+/* gb_matmul_packed_cols: every column range of every row count gives
+ * gb_matmul_packed's bits for those columns (the splits rely on it), the
+ * other columns untouched, and agrees with a plain double-precision loop
+ * over the unpacked weights within float rounding. */
+static void test_matmul_cols(void) {
+    const int K = 37, N = 48, ldo = N + 5;
+    float *w = malloc(sizeof(float) * K * N), *wp = malloc(sizeof(float) * K * N), *scratch = malloc(sizeof(float) * K * N);
+    float *x = malloc(sizeof(float) * 70 * K), *b = malloc(sizeof(float) * N);
+    float *whole = malloc(sizeof(float) * 70 * N), *cols = malloc(sizeof(float) * 70 * ldo);
+    float *xp = malloc(sizeof(float) * (gb_pack_rows_floats(70, K) + 1));
+    synth_rng = 99;
+    for (int i = 0; i < K * N; i++) w[i] = wp[i] = synth_randn();
+    for (int i = 0; i < 70 * K; i++) x[i] = synth_randn();
+    for (int i = 0; i < N; i++) b[i] = synth_randn();
+    gb_pack_inplace(wp, K, N, scratch);
+    const int Ts[] = {1, 2, 3, 4, 5, 7, 64, 70};
+    for (size_t ti = 0; ti < sizeof Ts / sizeof *Ts; ti++) {
+        int T = Ts[ti];
+        gb_matmul_packed(whole, x, wp, b, T, K, N);
+        const float *pk = NULL;
+        if (gb_pack_rows_floats(T, K) > 0) { gb_pack_rows(xp, x, T, K); pk = xp; }
+        for (int n0 = 0; n0 < N; n0 += GB_PACK_NR)
+            for (int n1 = n0 + GB_PACK_NR; n1 <= N; n1 += GB_PACK_NR) {
+                for (int i = 0; i < T * ldo; i++) cols[i] = -7.0f;
+                gb_matmul_packed_cols(cols, ldo, pk, x, wp, n0 ? b : NULL, T, K, n0, n1);
+                int same = 1, untouched = 1;
+                double worst = 0;
+                for (int t = 0; t < T; t++)
+                    for (int n = 0; n < ldo; n++) {
+                        float got = cols[t * ldo + n];
+                        if (n < n0 || n >= n1) { untouched &= got == -7.0f; continue; }
+                        double ref = n0 ? b[n] : 0.0;
+                        for (int k = 0; k < K; k++) ref += (double)x[t * K + k] * w[k * N + n];
+                        double e = fabs(got - ref) / (fabs(ref) > 1 ? fabs(ref) : 1);
+                        if (e > worst) worst = e;
+                        if (n0) same &= memcmp(&got, &whole[t * N + n], sizeof got) == 0;
+                    }
+                CHECK(same && untouched && worst < 1e-5, "matmul_packed_cols T %d cols [%d, %d): same bits %d, others untouched %d, err %g",
+                      T, n0, n1, same, untouched, worst);
+            }
+    }
+    free(w); free(wp); free(scratch); free(x); free(b); free(whole); free(cols); free(xp);
+}
+
 int main(void) {
+    test_matmul_cols();
     test_model(2, 4, 32, 256, "packed model (C 32)");
     test_model(2, 4, 20, 259, "Conv1D-layout model (C 20, vocab 259)");
     test_pool_before_load();
