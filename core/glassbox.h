@@ -177,6 +177,26 @@ gb_status gb_activation_data(gb_ctx *ctx, int hook, int layer, const float **dat
  * scores are -inf, masked pattern entries 0). cap is in floats. */
 gb_status gb_activation_copy(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
 
+/* ---------------------------------------------------------------- views */
+/* What a view of one head draws, computed for it: block `layer` head `head`'s
+ * attention pattern (query rows x key columns, T x T, masked entries 0)
+ *  - overview (may be NULL): [oh, ow] floats; cell (i, c) covers query rows
+ *    [i*T/oh, (i+1)*T/oh) and keys [c*T/ow, (c+1)*T/ow) (at least one each)
+ *    and holds their max (mode 0) or mean (mode 1, masked entries counted as
+ *    0). 1 <= ow, oh <= T.
+ *  - zoom (may be NULL): rows [r0, r1) x keys [c0, c1) at full resolution,
+ *    [r1 - r0, c1 - c0] floats.
+ * The block's attention stage must have run. With keep_all 0 the pattern is
+ * not stored: this recomputes only the head (ln_1, its queries, scores against
+ * the kept K, softmax; the stored pattern's bits), not the block. */
+gb_status gb_head_pattern_view(gb_ctx *ctx, int layer, int head, int ow, int oh, int mode,
+                               float *overview, int r0, int r1, int c0, int c1, float *zoom);
+/* Bytes the activation store (and its per-token scratch) takes for a run of
+ * n_tokens with this keep_all, as allocated (capacity rounds up to a power
+ * of two, at most n_positions); the model's weights are not included. For
+ * choosing keep_all by what fits. */
+gb_status gb_store_bytes(gb_ctx *ctx, int n_tokens, int keep_all, double *bytes);
+
 /* ---------------------------------------------------------------- sampling */
 /* The run's sampling state is (seed, settings, tokens): generated token i
  * (0-based, counted from the end of the prompt that gb_set_tokens set) is
