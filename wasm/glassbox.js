@@ -66,6 +66,7 @@
  * 0 before, 1 after; it is one synchronous call).
  */
 
+// threads.js is plain ES (no Node-only top level): it loads in a page and a worker.
 import { defaultThreadCount, threadSupport, sharedMemory, startThreads } from './threads.js';
 
 // ------------------------------------------------------------------ errors
@@ -343,23 +344,21 @@ export class Glassbox {
   static async create(opts = {}) {
     let want = opts.threads == null ? await defaultThreadCount() : Math.floor(Number(opts.threads));
     if (!(want >= 1 && want <= 256)) throw new GlassboxError('arg', `threads: expected 1..256, got ${opts.threads}`);
-    let note = null, module = null;
-    if (want > 1) {
-      const support = threadSupport();
-      if (!support.ok) {
-        note = support.why;
-      } else {
-        try {
-          module = await compileWasm(opts.wasmThreads ?? siblingUrl(opts.wasm, 'glassbox-mt.wasm'));
-        } catch (e) {
-          note = `one thread: the threaded engine (glassbox-mt.wasm) could not be loaded: ${e.message}`;
-        }
-      }
-    }
-    if (!module) {
-      module = await compileWasm(opts.wasm);
-      want = 1;
-    }
+    // The single-thread module is always compiled (it is the fallback, and a
+    // bad `wasm` fails here as it would without threads); the threaded one
+    // alongside it when threads are asked for and possible.
+    let note = null;
+    const support = want > 1 ? threadSupport() : { ok: false, why: null };
+    if (want > 1 && !support.ok) note = support.why;
+    const [single, threaded] = await Promise.all([
+      compileWasm(opts.wasm),
+      want > 1 && support.ok
+        ? compileWasm(opts.wasmThreads ?? siblingUrl(opts.wasm, 'glassbox-mt.wasm')).catch((e) => e) : null,
+    ]);
+    let module = single;
+    if (threaded instanceof WebAssembly.Module) module = threaded;
+    else if (threaded) note = `one thread: the threaded engine (glassbox-mt.wasm) could not be loaded: ${threaded.message}`;
+    if (module === single) want = 1;
     const gb = new Glassbox(module, want);
     gb.threadsNote = note;
     await gb._instantiate();
