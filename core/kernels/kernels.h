@@ -92,6 +92,11 @@ void gb_layernorm_ref(float *out, float *scale, const float *x, const float *w,
  * give 0. n >= 1. */
 void gb_softmax(float *out, const float *x, int n);
 void gb_softmax_ref(float *out, const float *x, int n);
+/* The same softmax in two passes over x (kernels_softmax2.c: Dukhan and
+ * Ablavatski's extended-range sum, no max pass); within float rounding of
+ * gb_softmax. Measured against it in bench/kernels_bench.c. */
+void gb_softmax_twopass(float *out, const float *x, int n);
+void gb_softmax_twopass_ref(float *out, const float *x, int n);
 
 /* GPT-2's GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void gb_gelu(float *out, const float *x, size_t n);
