@@ -60,6 +60,20 @@
  * views of a SharedArrayBuffer: copy them (`.slice()`) before posting them
  * to another thread, or the receiver sees later runs write into them.
  *
+ * Views of long runs (1,024 tokens). A click on another head should not move
+ * a layer of patterns to JS. `headPatternView(layer, head, { overview:
+ * { width, height, mode: 'max' | 'mean' }, zoom: { rows: [r0, r1],
+ * keys: [c0, c1] } })` returns what the view draws: the head's T x T pattern
+ * downsampled in C (each cell the max, or the mean with masked entries as 0,
+ * of its query rows x keys) and a region at full resolution, as Float32Array
+ * copies. With keepAll off only that head is recomputed (its queries from the
+ * kept residual, scores against the kept K, softmax: ~130 MFLOP at 1,024
+ * tokens on GPT-2 small), bit-identical to the stored pattern.
+ * `storeBytes(T, keepAll)` is the activation store's size for a run of T
+ * tokens; `chooseStore(T, budgetBytes)` returns { keepAll, bytes }: keepAll
+ * when it fits the budget, else the low-memory store. The page applies it with
+ * setKeepAll and can say which store it runs.
+ *
  * Progress. loadModel* report `{phase, fraction, loaded, total}` where phase is
  * 'download' (loadModelFromUrl: the streamed download), 'copy' (loadModel: the
  * streamed bytes or file) or 'parse' (gb_load_finish: tokenizer and checks,
