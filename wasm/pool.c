@@ -13,9 +13,12 @@
  * publishes a job, tasks are claimed from an atomic counter (the engine
  * thread claims too, so a job finishes even if no worker ever wakes), and a
  * new job waits until no worker is inside the last one. The engine thread
- * only spins: a page's main thread may not block (memory.atomic.wait traps
- * there), and its waits are for tasks that are already running. Workers spin
- * briefly, then sleep in memory.atomic.wait32 on the generation.
+ * spins briefly for the last tasks, then sleeps in memory.atomic.wait32 on
+ * the done count if it may block (a Worker or Node: can_wait); a page's main
+ * thread may not (memory.atomic.wait traps there) and only spins. Sleeping
+ * matters when the machine has fewer free cores than threads: a spinning
+ * engine thread takes the core the last worker needs. Workers spin briefly,
+ * then sleep in memory.atomic.wait32 on the generation.
  *
  * Built without atomics (glassbox.wasm), the same exports are stubs:
  * gbw_pool_create returns 0 and gbw_threads_supported 0.
@@ -34,6 +37,7 @@ typedef struct gbw_pool gbw_pool;
 
 struct gbw_pool {
     int n_workers;
+    int can_wait;    /* the engine thread may block in memory.atomic.wait32 */
     gb_task_fn task; /* the job, written only while no worker is inside one */
     void *arg;
     int n;
@@ -42,11 +46,15 @@ struct gbw_pool {
 
 int gbw_threads_supported(void) { return 1; }
 
-/* n_workers counts the engine thread; 0 when out of memory. */
-gbw_pool *gbw_pool_create(int n_workers) {
+/* n_workers counts the engine thread; can_wait: it may block (it is a
+ * Worker or Node's main thread, not a page's). 0 when out of memory. */
+gbw_pool *gbw_pool_create(int n_workers, int can_wait) {
     if (n_workers < 1 || n_workers > 256) return NULL;
     gbw_pool *p = calloc(1, sizeof *p);
-    if (p) p->n_workers = n_workers;
+    if (p) {
+        p->n_workers = n_workers;
+        p->can_wait = can_wait != 0;
+    }
     return p;
 }
 
@@ -55,7 +63,8 @@ static void claim(gbw_pool *p, int worker) {
         int i = atomic_fetch_add(&p->next, 1);
         if (i >= p->n) return;
         p->task(p->arg, i, worker);
-        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+        if (atomic_fetch_add_explicit(&p->done, 1, memory_order_release) + 1 == p->n && worker != 0)
+            __builtin_wasm_memory_atomic_notify((int *)&p->done, 1); /* the engine thread may sleep on it */
     }
 }
 
@@ -70,7 +79,12 @@ static void pool_run(void *pool, gb_task_fn task, void *arg, int n) {
     atomic_fetch_add(&p->gen, 1);
     __builtin_wasm_memory_atomic_notify((int *)&p->gen, (unsigned)(p->n_workers - 1));
     claim(p, 0);
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < n) {}
+    for (int spins = 0;; spins++) {
+        int d = atomic_load_explicit(&p->done, memory_order_acquire);
+        if (d >= n) return;
+        if (spins >= SPIN_BEFORE_SLEEP && p->can_wait)
+            __builtin_wasm_memory_atomic_wait32((int *)&p->done, d, 1000000); /* 1 ms: never stuck on a lost wake */
+    }
 }
 
 /* A worker's life: called once per worker thread with its id in [1, n_workers). */
@@ -105,7 +119,7 @@ gb_status gbw_set_threads(gb_ctx *ctx, gbw_pool *p) {
 #else
 
 int gbw_threads_supported(void) { return 0; }
-gbw_pool *gbw_pool_create(int n_workers) { (void)n_workers; return NULL; }
+gbw_pool *gbw_pool_create(int n_workers, int can_wait) { (void)n_workers; (void)can_wait; return NULL; }
 void gbw_pool_worker(gbw_pool *p, int id) { (void)p; (void)id; }
 void gbw_pool_quit(gbw_pool *p) { (void)p; }
 gb_status gbw_set_threads(gb_ctx *ctx, gbw_pool *p) {

@@ -71,7 +71,10 @@ async function spawn(data) {
  * pass to gbw_set_threads. Resolves once every worker is running.
  */
 export async function startThreads(module, memory, x, n) {
-  const pool = x.gbw_pool_create(n) >>> 0;
+  // The engine thread may block (sleep while the last tasks finish) unless it
+  // is a page's main thread, where memory.atomic.wait traps.
+  const canWait = isNode || typeof WorkerGlobalScope !== 'undefined';
+  const pool = x.gbw_pool_create(n, canWait ? 1 : 0) >>> 0;
   if (!pool) throw new Error(`cannot create a pool of ${n} threads (out of wasm memory)`);
   const stacks = [], threads = [];
   const stopAll = () => {
