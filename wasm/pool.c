@@ -21,7 +21,7 @@
  * then sleep in memory.atomic.wait32 on the generation.
  *
  * Built without atomics (glassbox.wasm), the same exports are stubs:
- * gbw_pool_create returns 0 and gbw_threads_supported 0.
+ * gbw_pool_create returns 0.
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,8 +43,6 @@ struct gbw_pool {
     int n;
     atomic_int gen, next, done, active, quit;
 };
-
-int gbw_threads_supported(void) { return 1; }
 
 /* n_workers counts the engine thread; can_wait: it may block (it is a
  * Worker or Node's main thread, not a page's). 0 when out of memory. */
@@ -118,7 +116,6 @@ gb_status gbw_set_threads(gb_ctx *ctx, gbw_pool *p) {
 
 #else
 
-int gbw_threads_supported(void) { return 0; }
 gbw_pool *gbw_pool_create(int n_workers, int can_wait) { (void)n_workers; (void)can_wait; return NULL; }
 void gbw_pool_worker(gbw_pool *p, int id) { (void)p; (void)id; }
 void gbw_pool_quit(gbw_pool *p) { (void)p; }
