@@ -61,16 +61,17 @@ build/fuzz/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	@rm -f $@ && ar rcs $@ $(addprefix build/fuzz/obj/,$(CORE_OBJ_NAMES))
 
 build/glassbox: $(wildcard cli/*.c) $(wildcard cli/*.h) build/rel/libglassbox.a
-	$(CC) $(REL_CFLAGS) -Icli $(wildcard cli/*.c) build/rel/libglassbox.a -lm -o $@
+	$(CC) $(REL_CFLAGS) -Icli $(wildcard cli/*.c) build/rel/libglassbox.a -lm -pthread -o $@
 
 build/glassbox-asan: $(wildcard cli/*.c) $(wildcard cli/*.h) build/asan/libglassbox.a
-	$(CC) $(ASAN_CFLAGS) -Icli $(wildcard cli/*.c) build/asan/libglassbox.a -lm -o $@
+	$(CC) $(ASAN_CFLAGS) -Icli $(wildcard cli/*.c) build/asan/libglassbox.a -lm -pthread -o $@
 
-build/asan/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.*) build/asan/libglassbox.a
-	$(CC) $(ASAN_CFLAGS) -Icli -Itests/native $< cli/fileio.c build/asan/libglassbox.a -lm -o $@
+# The tests link the CLI's file reading and its thread pool (test_threads).
+build/asan/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.* cli/pool.*) build/asan/libglassbox.a
+	$(CC) $(ASAN_CFLAGS) -Icli -Itests/native $< cli/fileio.c cli/pool.c build/asan/libglassbox.a -lm -pthread -o $@
 
-build/plain/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.*) build/plain/libglassbox.a
-	$(CC) $(PLAIN_CFLAGS) -Icli -Itests/native $< cli/fileio.c build/plain/libglassbox.a -lm -o $@
+build/plain/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.* cli/pool.*) build/plain/libglassbox.a
+	$(CC) $(PLAIN_CFLAGS) -Icli -Itests/native $< cli/fileio.c cli/pool.c build/plain/libglassbox.a -lm -pthread -o $@
 
 # One libFuzzer binary per tests/fuzz/fuzz_*.c (tests/fuzz/run.sh runs them).
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) tests/native/synth.h build/fuzz/libglassbox.a

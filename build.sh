@@ -67,12 +67,27 @@ build_wasm() {
   # reports GB_E_OOM instead of trapping (already the default with growth).
   # -mbulk-memory: memcpy/memset become memory.copy/fill (every current browser
   # and Node 20 has them); measured -6 to -8 ms per GPT-2-small load.
-  emcc -O3 -msimd128 -mbulk-memory -std=c11 -Icore --no-entry \
-    -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
-    -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
-    -s EXPORTED_FUNCTIONS="[$exports]" \
-    core/*.c core/*/*.c wasm/exports.c -o build/wasm/glassbox.wasm
-  ls -l build/wasm/glassbox.wasm | awk '{print "glassbox.wasm: " $5 " bytes"}'
+  local common=(-O3 -msimd128 -mbulk-memory -std=c11 -Icore --no-entry
+    -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB
+    -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0
+    -s EXPORTED_FUNCTIONS="[$exports]")
+  emcc "${common[@]}" core/*.c core/*/*.c wasm/exports.c wasm/pool.c -o build/wasm/glassbox.wasm
+  # glassbox-mt.wasm: the same engine plus wasm/pool.c's thread pool, over a
+  # shared memory the JS imports (wasm/threads.js: MT_MEMORY must match the
+  # INITIAL/MAXIMUM_MEMORY above). No -pthread: 3.1.6's pthreads need its JS
+  # glue, which STANDALONE_WASM has not; the pool is our own (wasm/pool.c).
+  #   -matomics                  atomics and memory.atomic.wait/notify
+  #   --shared-memory            the memory is shared; wasm-ld makes the data
+  #                              segments passive and initialises them once, in
+  #                              the first instance (its start function)
+  #   --no-check-features        emcc's prebuilt libc is not compiled for shared
+  #                              memory (its thread-locals, errno, are plain
+  #                              globals). Only the engine thread calls into libc
+  #                              state (malloc); workers run kernels, whose libm
+  #                              calls keep no state (musl sets no errno).
+  emcc "${common[@]}" -matomics -s IMPORTED_MEMORY=1 -Wl,--shared-memory -Wl,--no-check-features \
+    core/*.c core/*/*.c wasm/exports.c wasm/pool.c -o build/wasm/glassbox-mt.wasm
+  ls -l build/wasm/glassbox.wasm build/wasm/glassbox-mt.wasm | awk '{print $NF ": " $5 " bytes"}'
 }
 
 # The static site: web/ (minus its build-time tools), the engine, vendored
@@ -87,7 +102,7 @@ build_site() {
   cp -r web/. dist/
   rm -rf dist/tools
   # glassbox.js replaces web/glassbox.js, which forwards to wasm/ in the source tree
-  cp wasm/glassbox.js wasm/interp.js build/wasm/glassbox.wasm dist/
+  cp wasm/glassbox.js wasm/interp.js wasm/threads.js wasm/thread-worker.js build/wasm/glassbox.wasm build/wasm/glassbox-mt.wasm dist/
   cp -r wasm/glassbox dist/
   cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
   if [ -f models/default/config.json ]; then
@@ -132,7 +147,7 @@ build_bench() {
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB \
     -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0 \
     -s EXPORTED_FUNCTIONS="[$exports]" \
-    core/*.c core/*/*.c wasm/exports.c -o bench/results/tmp/glassbox-scalar.wasm
+    core/*.c core/*/*.c wasm/exports.c wasm/pool.c -o bench/results/tmp/glassbox-scalar.wasm
   if [ ! -d bench/node_modules/onnxruntime-web ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
     say "npm ci --prefix bench (onnxruntime-web)"
     npm ci --prefix bench --no-audit --no-fund --loglevel=error

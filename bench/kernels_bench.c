@@ -127,6 +127,30 @@ static double peak_gflops(void) {
     return best;
 }
 
+/* median seconds per softmax of n floats: the three-pass gb_softmax or the
+ * two-pass gb_softmax_twopass; rows > 1 cycles through that many different
+ * rows (12.9 MB for 64 vocabulary rows: out of cache, as the vocabulary
+ * softmax after the LM head reads its logits), else one row stays in cache
+ * (an attention row). */
+static double time_softmax(int twopass, int n, int rows, double budget) {
+    float *x = buf((size_t)n * rows), *o = buf((size_t)n * rows);
+    for (size_t i = 0; i < (size_t)n * rows; i++) x[i] *= 8.0f;
+    double samples[512];
+    int ns = 0, r = 0;
+    for (int w = 0; w < 8; w++) (twopass ? gb_softmax_twopass : gb_softmax)(o, x, n);
+    double start = now();
+    while (ns < 512 && (ns < 9 || now() - start < budget)) {
+        double t0 = now();
+        int reps = n < 4096 ? 64 : 1;
+        for (int i = 0; i < reps; i++, r = (r + 1) % rows)
+            (twopass ? gb_softmax_twopass : gb_softmax)(o + (size_t)r * n, x + (size_t)r * n, n);
+        samples[ns++] = (now() - t0) / reps;
+    }
+    qsort(samples, (size_t)ns, sizeof *samples, cmp_d);
+    free(x), free(o);
+    return samples[ns / 2];
+}
+
 int main(int argc, char **argv) {
     double budget = argc > 1 ? atof(argv[1]) : 0.4;
     static const int shapes[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}};
@@ -168,14 +192,27 @@ int main(int argc, char **argv) {
             printf("%-28s %10.3f %10.1f %10.2f\n", name, t * 1e3, bytes / t * 1e-9, bytes / tr * 1e-9);
         }
     }
+    printf("\n%-34s %12s %12s %8s\n", "softmax (median us per row)", "three-pass", "two-pass", "2p/3p");
+    static const struct { int n, rows; const char *name; } sm[] = {
+        {64, 1, "attention row T=64 (in cache)"}, {1024, 1, "attention row T=1024 (in cache)"},
+        {50257, 1, "vocabulary V=50257 (in cache)"}, {50257, 64, "vocabulary V=50257 (64 rows, cold)"}};
+    double sm3[4], sm2[4];
+    for (int i = 0; i < 4; i++) {
+        sm3[i] = time_softmax(0, sm[i].n, sm[i].rows, budget / 2);
+        sm2[i] = time_softmax(1, sm[i].n, sm[i].rows, budget / 2);
+        printf("%-34s %12.3f %12.3f %8.2f\n", sm[i].name, sm3[i] * 1e6, sm2[i] * 1e6, sm2[i] / sm3[i]);
+    }
     /* Measured again at the end: on a shared machine one of the two can be
      * slowed by a neighbour, and a peak below what the kernels reach is wrong. */
     double again = peak_gflops();
     printf("peak again at the end: %.1f GFLOP/s\n", again);
     if (again > peak) peak = again;
     printf("{\"isa\":\"%s\",\"peak_gflops\":%.2f,\"block_matmul_gflops\":%.2f,"
-           "\"block_matmuls_12_layers_ms\":%.2f,\"lm_head_gflops\":%.2f,\"lm_head_ms\":%.2f}\n",
+           "\"block_matmuls_12_layers_ms\":%.2f,\"lm_head_gflops\":%.2f,\"lm_head_ms\":%.2f,"
+           "\"softmax_us\":{\"three_pass\":[%.3f,%.3f,%.3f,%.3f],\"two_pass\":[%.3f,%.3f,%.3f,%.3f],"
+           "\"cases\":[\"T=64\",\"T=1024\",\"V=50257\",\"V=50257 cold\"]}}\n",
            gb_kernels_isa(), peak, flops / total * 1e-9, 12 * total * 1e3,
-           lm_flop / tl * 1e-9, tl * 1e3);
+           lm_flop / tl * 1e-9, tl * 1e3, sm3[0] * 1e6, sm3[1] * 1e6, sm3[2] * 1e6, sm3[3] * 1e6,
+           sm2[0] * 1e6, sm2[1] * 1e6, sm2[2] * 1e6, sm2[3] * 1e6);
     return 0;
 }

@@ -19,7 +19,7 @@ enum { T = 1 << CMD_TOKENIZE, R = 1 << CMD_TRACE, G = 1 << CMD_GENERATE };
 
 typedef enum {
     O_MODEL, O_PROMPT, O_PROMPT_FILE, O_TOKENS, O_IDS, O_OUT, O_PIECES, O_BATCH_DIM, O_N,
-    O_TEMPERATURE, O_TOP_K, O_TOP_P, O_SEED, O_HELP
+    O_TEMPERATURE, O_TOP_K, O_TOP_P, O_SEED, O_THREADS, O_HELP
 } opt_id;
 
 static const struct {
@@ -41,6 +41,7 @@ static const struct {
     {"--top-k", O_TOP_K, 1, G},
     {"--top-p", O_TOP_P, 1, G},
     {"--seed", O_SEED, 1, G},
+    {"--threads", O_THREADS, 1, R | G},
     {"--help", O_HELP, 0, T | R | G},
     {"-h", O_HELP, 0, T | R | G},
 };
@@ -81,7 +82,9 @@ static void help(FILE *f, cli_command c) {
               "says the same, with the model, the token ids, the prompt and the version.\n"
               "  --tokens LIST        comma-separated token ids instead of text\n"
               "  --batch-dim          give every tensor a leading batch dimension of 1, as\n"
-              "                       TransformerLens's run_with_cache returns (default: none)\n\n", f);
+              "                       TransformerLens's run_with_cache returns (default: none)\n"
+              "  --threads N          run the model on N threads, 1..256 (default 1; the same\n"
+              "                       numbers for any N)\n\n", f);
         fputs(TEXT_TEXT, f);
         break;
     case CMD_GENERATE:
@@ -94,6 +97,8 @@ static void help(FILE *f, cli_command c) {
               "  --top-k K            keep the K most likely, 0 = off (default 0)\n"
               "  --top-p P            nucleus, in (0, 1], 1 = off (default 1)\n"
               "  --seed S             0..2^64-1 (default 1)\n"
+              "  --threads N          run the model on N threads, 1..256 (default 1; the same\n"
+              "                       tokens for any N)\n"
               "  --tokens LIST        start from comma-separated token ids instead of text\n"
               "  --ids [LIST]         print token ids, one per line, instead of text; with\n"
               "                       LIST, start from those ids (as --tokens)\n"
@@ -182,6 +187,10 @@ static int set_value(cli_options *o, opt_id id, const char *name, const char *v)
     case O_SEED:
         if (!parse_seed(v, &o->seed)) return usage_error(c, "--seed must be a whole number from 0 to 2^64-1, not", v);
         break;
+    case O_THREADS:
+        if (!parse_long(v, 1, 256, &o->threads))
+            return usage_error(c, "--threads must be a whole number from 1 to 256, not", v);
+        break;
     case O_TEMPERATURE:
         if (!parse_double(v, &o->temperature) || o->temperature < 0)
             return usage_error(c, "--temperature must be a number >= 0, not", v);
@@ -197,7 +206,7 @@ static int set_value(cli_options *o, opt_id id, const char *name, const char *v)
 
 int cli_parse_args(int argc, char **argv, cli_options *o) {
     memset(o, 0, sizeof *o);
-    o->temperature = 0.8, o->top_p = 1.0, o->seed = 1, o->n = 20;
+    o->temperature = 0.8, o->top_p = 1.0, o->seed = 1, o->n = 20, o->threads = 1;
     if (argc < 2) return usage_error(CMD_NONE, "missing command (tokenize, trace, generate, patch or attribute)", NULL);
     const char *c0 = argv[1];
     if (!strcmp(c0, "--help") || !strcmp(c0, "-h") || !strcmp(c0, "help")) {

@@ -26,7 +26,7 @@ typedef struct {
     const char *tokens;      /* --tokens LIST, or --ids LIST */
     const char *out;
     int pieces, ids_out, batch_dim;
-    long n, top_k;
+    long n, top_k, threads;
     double temperature, top_p;
     unsigned long long seed;
 } cli_options;

@@ -16,6 +16,7 @@
 #include "args.h"
 #include "fileio.h"
 #include "glassbox.h"
+#include "pool.h"
 #include "trace.h"
 
 static int fail(gb_ctx *ctx) {
@@ -173,10 +174,14 @@ int main(int argc, char **argv) {
     if (rc >= 0) return rc;
     gb_ctx *ctx = gb_create();
     if (!ctx) { fputs("glassbox: out of memory\n", stderr); return EXIT_REFUSED; }
-    if (cli_load_model_dir(ctx, o.model)) rc = fail(ctx);
+    gb_pool *pool = o.threads > 1 ? gb_pool_create((int)o.threads) : NULL;
+    if (o.threads > 1 && !pool) { fputs("glassbox: cannot start the threads\n", stderr); gb_destroy(ctx); return EXIT_REFUSED; }
+    if (pool && gb_set_parallel(ctx, gb_pool_run, pool, (int)o.threads)) rc = fail(ctx);
+    else if (cli_load_model_dir(ctx, o.model)) rc = fail(ctx);
     else if (o.cmd == CMD_TOKENIZE) rc = cmd_tokenize(ctx, &o);
     else if (o.cmd == CMD_TRACE) rc = cmd_trace(ctx, &o);
     else rc = cmd_generate(ctx, &o);
     gb_destroy(ctx);
+    gb_pool_destroy(pool);
     return rc;
 }

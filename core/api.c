@@ -15,6 +15,7 @@ gb_ctx *gb_create(void) {
     if (ctx) {
         ctx->acts.keep_all = 1;
         ctx->scratch_layer = -1;
+        ctx->par.n_workers = 1;
         gb_seed(ctx, 0);
     }
     return ctx;
@@ -34,6 +35,7 @@ void gb_destroy(gb_ctx *ctx) {
     if (!ctx) return;
     gb_load_cancel(ctx);
     free_run(ctx);
+    gb_par_free(&ctx->par);
     gb_model_free(&ctx->model);
     gb_tokenizer_free(ctx->tok);
     free(ctx);
@@ -67,6 +69,8 @@ gb_status gb_report_error(gb_ctx *ctx, gb_status code, const char *msg) {
     } while (0)
 
 /* ------------------------------------------------------------------ loading */
+static int max_k(const gb_config *c) { return c->d_mlp > c->n_embd ? c->d_mlp : c->n_embd; }
+
 /* Allocates the per-model run state for an empty run. */
 static gb_status alloc_run(gb_ctx *ctx) {
     const gb_config *c = &ctx->model.mc.c;
@@ -80,7 +84,8 @@ static gb_status alloc_run(gb_ctx *ctx) {
     ctx->acts.d = (gb_dims){c->n_layer, c->n_head, c->d_head, c->n_embd, c->d_mlp, c->vocab_size};
     if (!ctx->done || !ctx->iv || !ctx->sample_buf || !ctx->sample_order || !ctx->sample_bucket || !ctx->lens_buf)
         return GB_FAIL(&ctx->err, GB_E_OOM, "out of memory setting up the run");
-    return GB_OK;
+    /* the pool's scratch is sized by the model's widest matmul input */
+    return gb_par_set(&ctx->par, ctx->par.run, ctx->par.pool, ctx->par.n_workers, max_k(c), &ctx->err);
 }
 
 /* The load is driven from here, down into load/loader.c (which never calls
@@ -301,3 +306,15 @@ gb_status gb_set_keep_all(gb_ctx *ctx, int keep_all) {
     if (s) ctx->n_tokens = 0; /* no store: the next gb_set_tokens allocates one */
     return s;
 }
+
+/* ------------------------------------------------------------------ threads */
+gb_status gb_set_parallel(gb_ctx *ctx, gb_parallel_fn run, void *pool, int n_workers) {
+    if (!ctx) return GB_E_ARG;
+    gb_err_clear(&ctx->err);
+    if (n_workers < 1 || n_workers > 256 || (n_workers > 1 && !run))
+        return GB_FAIL(&ctx->err, GB_E_ARG, "threads: %d workers (1..256, and a run function for more than 1)",
+                       n_workers);
+    return gb_par_set(&ctx->par, run, pool, n_workers, ctx->loaded ? max_k(&ctx->model.mc.c) : 0, &ctx->err);
+}
+
+int gb_num_workers(const gb_ctx *ctx) { return ctx && ctx->par.run ? ctx->par.n_workers : 1; }

@@ -1,5 +1,5 @@
 /* ctx.h — the engine handle's insides, shared by api.c, forward.c, sample.c
- * and intervene.c (core/load/ never sees it). Callers outside core/ only see the opaque gb_ctx. */
+ * intervene.c and activations.c (core/load/ never sees it). Callers outside core/ only see the opaque gb_ctx. */
 #ifndef GB_CTX_H
 #define GB_CTX_H
 
@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "run/acts.h"
+#include "run/par.h"
 #include "glassbox.h"
 #include "load/loader.h"
 #include "load/model.h"
@@ -27,8 +28,13 @@ struct gb_ctx {
     float *qkv;            /* [cap, 3C] scratch for the fused QKV projection */
     int scratch_layer;     /* keep_all == 0: block whose internals the scratch holds, -1 none */
     int scratch_from;      /* ... valid for positions [scratch_from, n_tokens) */
+    int logits_from;       /* rows [logits_from, done) of the logits hold logits; the rest are
+                              computed when read (gb_forward_logits) */
 
     int n_prompt;          /* tokens[0, n_prompt) are the prompt, the rest were generated */
+
+    /* threads: the host's pool (gb_set_parallel) and the splits' scratch */
+    gb_par par;
 
     /* interventions: entries of the run (intervene.c) */
     gb_intervention *iv;   /* [GB_MAX_INTERVENTIONS] */
@@ -56,6 +62,9 @@ static inline int gb_stage_mlp(int layer) { return 2 + 2 * layer; }
 gb_status gb_forward_stage(gb_ctx *ctx, int stage);
 /* Recomputes block `layer` for every position into the scratch slot (keep_all 0). */
 gb_status gb_forward_materialize(gb_ctx *ctx, int layer);
+/* Makes logits rows [t0, n_tokens) valid (the final stage must be done) and
+ * points *logits at row 0 of the logits hook. */
+gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits);
 /* Invalidates every stage from `stage` on. */
 void gb_invalidate_from(gb_ctx *ctx, int stage);
 

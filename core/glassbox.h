@@ -130,6 +130,24 @@ int gb_stages_done(const gb_ctx *ctx); /* how many leading stages cover all toke
  * makes GPT-2 small at 1,024 tokens fit (attention patterns alone: 1.2 GB). */
 gb_status gb_set_keep_all(gb_ctx *ctx, int keep_all);
 
+/* ---------------------------------------------------------------- threads */
+/* The engine splits each heavy step of the forward pass (block matmuls by
+ * output columns, the LM head by vocabulary ranges, attention by heads and
+ * query rows, GELU by element ranges) into tasks whose outputs never overlap
+ * and never split a sum, so results are bit-identical for any thread count.
+ * The host owns the threads: it passes a run function that calls
+ * task(arg, i, worker) once for every i in [0, n_tasks), on any of its
+ * threads, and returns when all have finished. `worker` is the calling
+ * thread's index in [0, n_workers): no two tasks running at the same time
+ * may get the same worker. The engine calls run only from the thread that
+ * called into it, one job at a time, and tasks never allocate.
+ * run NULL or n_workers 1: everything runs on the caller's thread (default).
+ * cli/pool.c (pthreads) and wasm/pool.c (wasm atomics) are such hosts. */
+typedef void (*gb_task_fn)(void *arg, int task, int worker);
+typedef void (*gb_parallel_fn)(void *pool, gb_task_fn task, void *arg, int n_tasks);
+gb_status gb_set_parallel(gb_ctx *ctx, gb_parallel_fn run, void *pool, int n_workers);
+int gb_num_workers(const gb_ctx *ctx); /* 1 without a pool */
+
 /* ---------------------------------------------------------------- activations */
 /* Activation names are TransformerLens hook names, e.g. "hook_embed",
  * "blocks.3.attn.hook_pattern", "ln_final.hook_normalized", "logits".
@@ -158,6 +176,26 @@ gb_status gb_activation_data(gb_ctx *ctx, int hook, int layer, const float **dat
 /* Copies any activation into out (row-major, full shape; masked attention
  * scores are -inf, masked pattern entries 0). cap is in floats. */
 gb_status gb_activation_copy(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
+
+/* ---------------------------------------------------------------- views */
+/* What a view of one head draws, computed for it: block `layer` head `head`'s
+ * attention pattern (query rows x key columns, T x T, masked entries 0)
+ *  - overview (may be NULL): [oh, ow] floats; cell (i, c) covers query rows
+ *    [i*T/oh, (i+1)*T/oh) and keys [c*T/ow, (c+1)*T/ow) (at least one each)
+ *    and holds their max (mode 0) or mean (mode 1, masked entries counted as
+ *    0). 1 <= ow, oh <= T.
+ *  - zoom (may be NULL): rows [r0, r1) x keys [c0, c1) at full resolution,
+ *    [r1 - r0, c1 - c0] floats.
+ * The block's attention stage must have run. With keep_all 0 the pattern is
+ * not stored: this recomputes only the head (ln_1, its queries, scores against
+ * the kept K, softmax; the stored pattern's bits), not the block. */
+gb_status gb_head_pattern_view(gb_ctx *ctx, int layer, int head, int ow, int oh, int mode,
+                               float *overview, int r0, int r1, int c0, int c1, float *zoom);
+/* Bytes the activation store (and its per-token scratch) takes for a run of
+ * n_tokens with this keep_all, as allocated (capacity rounds up to a power
+ * of two, at most n_positions); the model's weights are not included. For
+ * choosing keep_all by what fits. */
+gb_status gb_store_bytes(gb_ctx *ctx, int n_tokens, int keep_all, double *bytes);
 
 /* ---------------------------------------------------------------- sampling */
 /* The run's sampling state is (seed, settings, tokens): generated token i

@@ -10,9 +10,13 @@
  *   bytes.js    byte sources: JS values, file: URLs, fetch, stream pumping
  *   runtime.js  compiling and instantiating the wasm, its imports, memory
  *               views, and every call into it
+ *   views.js    views of long runs: the store's size and choice, one head's
+ *               pattern as an overview plus a zoom
  *   abi.js      the ABI's numbers (checked against exports.c and glassbox.h
  *               by tests/node/wasm_abi.test.js)
  *   errors.js   GlassboxError, GlassboxRuntimeError
+ * Threads live beside it: ../threads.js starts the workers (thread-worker.js)
+ * of glassbox-mt.wasm.
  * build.sh copies this file and glassbox/ next to glassbox.wasm in dist/;
  * the page imports './glassbox.js' (in the source tree web/glassbox.js
  * forwards here).
@@ -59,6 +63,34 @@
  * reads: a model is held once, in wasm memory, and a failed or cut-off load
  * leaves the previous model loaded. Without tokenizer files the model runs
  * on token ids (hasTokenizer false).
+ *
+ * Threads. `Glassbox.create({ threads })` runs the forward pass on that many
+ * threads (default: navigator.hardwareConcurrency, or Node's core count,
+ * capped at 8) with glassbox-mt.wasm, the threaded build next to glassbox.wasm
+ * (`wasmThreads` overrides): threads.js starts threads - 1 workers
+ * (thread-worker.js) over one shared memory. Results are bit-identical for
+ * any count. Threads need SharedArrayBuffer, i.e. a cross-origin-isolated
+ * page (COOP: same-origin + COEP: require-corp; tools/serve.js sends both).
+ * Without it, or if the threaded build cannot be loaded or its workers do not
+ * start, the engine runs on one thread: `gb.threads` is the count in use and
+ * `gb.threadsNote` a sentence saying why it is less than asked (null when
+ * not), for the page to show. With threads, zero-copy activation views are
+ * views of a SharedArrayBuffer: copy them (`.slice()`) before posting them
+ * to another thread, or the receiver sees later runs write into them.
+ *
+ * Views of long runs (1,024 tokens). A click on another head should not move
+ * a layer of patterns to JS. `headPatternView(layer, head, { overview:
+ * { width, height, mode: 'max' | 'mean' }, zoom: { rows: [r0, r1],
+ * keys: [c0, c1] } })` returns what the view draws: the head's T x T pattern
+ * downsampled in C (each cell the max, or the mean with masked entries as 0,
+ * of its query rows x keys) and a region at full resolution, as Float32Array
+ * copies. With keepAll off only that head is recomputed (its queries from the
+ * kept residual, scores against the kept K, softmax: ~130 MFLOP at 1,024
+ * tokens on GPT-2 small), bit-identical to the stored pattern.
+ * `storeBytes(T, keepAll)` is the activation store's size for a run of T
+ * tokens; `chooseStore(T, budgetBytes)` returns { keepAll, bytes }: keepAll
+ * when it fits the budget, else the low-memory store. The page applies it with
+ * setKeepAll and can say which store it runs.
  *
  * Progress. loadModel* report `{phase, fraction, loaded, total}` where phase is
  * 'download' (loadModelFromUrl: the streamed download), 'copy' (loadModel: the

@@ -40,6 +40,19 @@ void gb_pack_inplace_ref(float *w, int K, int N, float *scratch);
  * FMA it matches gb_matmul_ref on the unpacked w bit for bit. */
 void gb_matmul_packed(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
 void gb_matmul_packed_ref(float *out, const float *x, const float *w, const float *b, int T, int K, int N);
+/* Columns [n0, n1) of out[T, ldo] = x[T,K] @ w + b, w packed by
+ * gb_pack_inplace ([K, N] with N >= n1), n0 and n1 multiples of GB_PACK_NR.
+ * Allocates nothing (the thread splits' tasks run it). xp: x packed by
+ * gb_pack_rows when gb_pack_rows_floats(T, K) > 0 (the caller's buffer of
+ * that many floats, shared by every column range), else NULL. Same order per
+ * output as gb_matmul_packed: without FMA the same bits (kernels_matmul_cols.c). */
+void gb_matmul_packed_cols(float *out, int ldo, const float *xp, const float *x, const float *w,
+                           const float *b, int T, int K, int n0, int n1);
+void gb_matmul_packed_cols_ref(float *out, int ldo, const float *xp, const float *x, const float *w,
+                               const float *b, int T, int K, int n0, int n1);
+/* Floats gb_pack_rows writes for x[T,K]; 0 when this build's kernel reads x as it is. */
+size_t gb_pack_rows_floats(int T, int K);
+void gb_pack_rows(float *xp, const float *x, int T, int K);
 
 /* out[T,N] = x[T,K] @ w[N,K]^T: each output is a dot product with a row of w
  * (the tied LM head, wte [vocab, n_embd]). */
@@ -79,6 +92,11 @@ void gb_layernorm_ref(float *out, float *scale, const float *x, const float *w,
  * give 0. n >= 1. */
 void gb_softmax(float *out, const float *x, int n);
 void gb_softmax_ref(float *out, const float *x, int n);
+/* The same softmax in two passes over x (kernels_softmax2.c: Dukhan and
+ * Ablavatski's extended-range sum, no max pass); within float rounding of
+ * gb_softmax. Measured against it in bench/kernels_bench.c. */
+void gb_softmax_twopass(float *out, const float *x, int n);
+void gb_softmax_twopass_ref(float *out, const float *x, int n);
 
 /* GPT-2's GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void gb_gelu(float *out, const float *x, size_t n);

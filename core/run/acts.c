@@ -88,3 +88,12 @@ float *gb_acts_ptr(const gb_acts *a, gb_hook_id h, int layer) {
     int s = (hi->per_layer && (hi->keep || a->keep_all)) ? layer : 0;
     return a->arena + a->off[h] + (size_t)s * a->slot_size[h];
 }
+
+double gb_acts_bytes(const gb_dims *d, int keep_all, int cap) {
+    gb_acts a;
+    memset(&a, 0, sizeof a);
+    a.d = *d;
+    a.keep_all = keep_all;
+    size_t off[GB_NUM_HOOKS], slot[GB_NUM_HOOKS];
+    return (double)layout(&a, cap, off, slot) * sizeof(float);
+}

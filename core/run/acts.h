@@ -91,6 +91,8 @@ size_t gb_acts_rows(const gb_dims *d, gb_shape_kind s, int n);
  * tensor. Fails with GB_E_OOM (store unchanged) if it cannot. */
 gb_status gb_acts_reserve(gb_acts *a, int cap, int keep_rows, gb_err *e);
 void gb_acts_free(gb_acts *a);
+/* Bytes the store takes at capacity cap with this keep_all (0 on overflow). */
+double gb_acts_bytes(const gb_dims *d, int keep_all, int cap);
 
 /* Base of hook h for block `layer` (scratch slot when not kept). */
 float *gb_acts_ptr(const gb_acts *a, gb_hook_id h, int layer);

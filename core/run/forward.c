@@ -16,11 +16,9 @@
 
 #define ACT(h, l) gb_acts_ptr(&ctx->acts, (h), (l))
 
-/* out[n,N] = x[n,K] @ w + b for a block matrix (packed at load when it could be). */
-static void linear(const gb_model *m, float *out, const float *x, const float *w, const float *b,
-                   int n, int K, int N) {
-    if (m->packed) gb_matmul_packed(out, x, w, b, n, K, N);
-    else gb_matmul(out, x, w, b, n, K, N);
+/* out[n,N] = x[n,K] @ w + b for a block matrix, split over the pool (par.c). */
+static void linear(gb_ctx *ctx, float *out, const float *x, const float *w, const float *b, int n, int K, int N) {
+    gb_par_linear(&ctx->par, &ctx->model, out, x, w, b, n, K, N);
 }
 
 /* ------------------------------------------------------------------ embed */
@@ -39,10 +37,10 @@ static void embed_rows(gb_ctx *ctx, int t0, int t1) {
 }
 
 /* ------------------------------------------------------------------ attention */
-/* Causal attention for query rows [t0, t1) of every head:
+/* Causal attention for query rows [t0, t1) of head h:
  * scores[h,t,j] = q[t,h].k[j,h] * scale (j <= t), pattern = softmax(scores),
  * z[t,h] = sum_j pattern[h,t,j] v[j,h]. Triangles are packed by query row. */
-static void attention_rows(gb_ctx *ctx, int layer, int t0, int t1) {
+static void attention_head(gb_ctx *ctx, int layer, int h, int t0, int t1) {
     const gb_model_config *mc = &ctx->model.mc;
     int H = mc->c.n_head, D = mc->c.d_head;
     float scale = gb_attn_scale(mc, layer, D);
@@ -51,15 +49,34 @@ static void attention_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     float *z = ACT(HOOK_Z, layer);
     for (int t = t0; t < t1; t++) {
         size_t row = (size_t)H * ((size_t)t * (size_t)(t + 1) / 2);
-        for (int h = 0; h < H; h++) {
-            float *s = scores + row + (size_t)h * (t + 1), *p = pattern + row + (size_t)h * (t + 1);
-            const float *qh = q + ((size_t)t * H + h) * D;
-            gb_matvec(s, k + (size_t)h * D, (size_t)H * D, qh, t + 1, D); /* q . k[j], j <= t */
-            for (int j = 0; j <= t; j++) s[j] *= scale;
-            gb_softmax(p, s, t + 1);
-            gb_vecmat(z + ((size_t)t * H + h) * D, p, v + (size_t)h * D, (size_t)H * D, t + 1, D);
-        }
+        float *s = scores + row + (size_t)h * (t + 1), *p = pattern + row + (size_t)h * (t + 1);
+        const float *qh = q + ((size_t)t * H + h) * D;
+        gb_matvec(s, k + (size_t)h * D, (size_t)H * D, qh, t + 1, D); /* q . k[j], j <= t */
+        for (int j = 0; j <= t; j++) s[j] *= scale;
+        gb_softmax(p, s, t + 1);
+        gb_vecmat(z + ((size_t)t * H + h) * D, p, v + (size_t)h * D, (size_t)H * D, t + 1, D);
     }
+}
+
+/* Attention split over the pool: task i is head i % H over the (i / H)-th of
+ * nb blocks of query rows, each row's sums whole within one task. */
+typedef struct { gb_ctx *ctx; int layer, t0, t1, H, nb; } attn_job;
+
+static void attention_task(void *arg, int i, int worker) {
+    (void)worker;
+    const attn_job *j = arg;
+    int lo, hi;
+    gb_par_split(j->t1 - j->t0, j->nb, i / j->H, &lo, &hi);
+    if (lo < hi) attention_head(j->ctx, j->layer, i % j->H, j->t0 + lo, j->t0 + hi);
+}
+
+static void attention_rows(gb_ctx *ctx, int layer, int t0, int t1) {
+    int H = ctx->model.mc.c.n_head, W = ctx->par.n_workers;
+    /* enough tasks that the pool's workers share the causal triangle evenly */
+    int nb = W > 1 ? (4 * W + H - 1) / H : 1;
+    if (nb > t1 - t0) nb = t1 - t0;
+    attn_job j = {ctx, layer, t0, t1, H, nb};
+    gb_par_for(&ctx->par, attention_task, &j, H * nb);
 }
 
 /* Block `layer`, first half: resid_mid = resid_pre + attn(ln1(resid_pre)). */
@@ -72,7 +89,7 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     gb_layernorm(ln, ACT(HOOK_LN1_SCALE, layer) + t0, x, w->ln_1_w, w->ln_1_b, n, C,
                  m->mc.c.layer_norm_epsilon);
     float *qkv = ctx->qkv; /* [n, 3C]: q | k | v per row */
-    linear(m, qkv, ln, w->c_attn_w, w->c_attn_b, n, C, 3 * C);
+    linear(ctx, qkv, ln, w->c_attn_w, w->c_attn_b, n, C, 3 * C);
     float *q = ACT(HOOK_Q, layer), *k = ACT(HOOK_K, layer), *v = ACT(HOOK_V, layer);
     for (int i = 0; i < n; i++) {
         size_t dst = (size_t)(t0 + i) * C;
@@ -84,7 +101,7 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     float *z = ACT(HOOK_Z, layer);
     gb_apply_interventions(ctx, HOOK_Z, layer, z, t0, t1);
     float *out = ACT(HOOK_ATTN_OUT, layer) + (size_t)t0 * C;
-    linear(m, out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
+    linear(ctx, out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
     gb_apply_interventions(ctx, HOOK_ATTN_OUT, layer, ACT(HOOK_ATTN_OUT, layer), t0, t1);
     float *mid = ACT(HOOK_RESID_MID, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) mid[i] = x[i] + out[i];
@@ -102,11 +119,10 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
                  m->mc.c.layer_norm_epsilon);
     float *pre = ACT(HOOK_MLP_PRE, layer) + (size_t)t0 * M;
     float *post = ACT(HOOK_MLP_POST, layer) + (size_t)t0 * M;
-    linear(m, pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
-    if (m->mc.act == GB_ACT_GELU_ERF) gb_gelu_erf(post, pre, (size_t)n * M);
-    else gb_gelu(post, pre, (size_t)n * M);
+    linear(ctx, pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
+    gb_par_gelu(&ctx->par, post, pre, (size_t)n * M, m->mc.act == GB_ACT_GELU_ERF);
     float *out = ACT(HOOK_MLP_OUT, layer) + (size_t)t0 * C;
-    linear(m, out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
+    linear(ctx, out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
     gb_apply_interventions(ctx, HOOK_MLP_OUT, layer, ACT(HOOK_MLP_OUT, layer), t0, t1);
     float *res = ACT(HOOK_RESID_POST, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) res[i] = mid[i] + out[i];
@@ -117,7 +133,12 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
 }
 
 /* ------------------------------------------------------------------ final */
-/* logits = ln_f(resid_post[last]) @ wte^T (or the untied lm_head) */
+/* ln_final for rows [t0, t1), and the logits of the last row only: the next
+ * token needs no other, and the LM head over every row was ~30% of a
+ * 64-token prompt's FLOPs. Rows [ctx->logits_from, t1) of the logits hook
+ * hold logits; gb_forward_logits computes earlier rows when someone reads
+ * them (activations.c), from the kept ln_final rows: the same kernel on the
+ * same inputs, so the same bits as computing them here. */
 static void final_rows(gb_ctx *ctx, int t0, int t1) {
     const gb_model *m = &ctx->model;
     int C = m->mc.c.n_embd, V = m->mc.c.vocab_size, n = t1 - t0;
@@ -125,7 +146,25 @@ static void final_rows(gb_ctx *ctx, int t0, int t1) {
     float *ln = ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C;
     gb_layernorm(ln, ACT(HOOK_LNF_SCALE, -1) + t0, x, m->ln_f_w, m->ln_f_b, n, C,
                  m->mc.c.layer_norm_epsilon);
-    gb_model_lm_head(m, ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ln, n);
+    gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)(t1 - 1) * V, ln + (size_t)(n - 1) * C, 1);
+    /* still one run of valid rows when this step adds just the next one */
+    if (t0 != t1 - 1 || ctx->logits_from > t0) ctx->logits_from = t1 - 1;
+}
+
+gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits) {
+    int T = ctx->n_tokens;
+    if (T == 0 || ctx->done[ctx->n_stages - 1] < T)
+        return GB_FAIL(&ctx->err, GB_E_STATE, "the logits need every stage run first");
+    if (t0 < 0) t0 = 0;
+    if (t0 < ctx->logits_from) {
+        const gb_model *m = &ctx->model;
+        int C = m->mc.c.n_embd, V = m->mc.c.vocab_size;
+        gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)t0 * V, ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C,
+                       ctx->logits_from - t0);
+        ctx->logits_from = t0;
+    }
+    *logits = ACT(HOOK_LOGITS, -1);
+    return GB_OK;
 }
 
 /* ------------------------------------------------------------------ scratch bookkeeping */

@@ -244,8 +244,7 @@ gb_status gb_sample_distribution(gb_ctx *ctx, const gb_sample_params *p, gb_samp
     if (T == 0 || ctx->done[ctx->n_stages - 1] < T)
         return GB_FAIL(&ctx->err, GB_E_STATE, "sampling needs the logits: run every stage first");
     const float *all;
-    gb_shape sh;
-    if ((s = gb_activation_data(ctx, HOOK_LOGITS, -1, &all, &sh))) return s;
+    if ((s = gb_forward_logits(ctx, T - 1, &all))) return s; /* the last row only */
     ctx->sample_valid = 0;
     float *b = ctx->sample_buf;
     float *logits = b, *scaled = b + V, *probs = b + 2 * (size_t)V, *topk = b + 3 * (size_t)V,

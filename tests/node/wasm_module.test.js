@@ -64,7 +64,8 @@ test('glassbox.wasm imports only the stubs glassbox.js provides, and exports exp
     .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   for (const name of [...listed, 'memory']) assert.ok(exported.has(name), `missing export ${name}`);
   // and nothing is exported that glassbox.js does not call
-  const js = [...fs.readdirSync(path.join(ROOT, 'wasm/glassbox')).map((f) => path.join(ROOT, 'wasm/glassbox', f)), path.join(ROOT, 'wasm/interp.js')]
+  const js = [...fs.readdirSync(path.join(ROOT, 'wasm/glassbox')).map((f) => path.join(ROOT, 'wasm/glassbox', f)),
+    ...['interp.js', 'threads.js', 'thread-worker.js'].map((f) => path.join(ROOT, 'wasm', f))]
     .map((f) => fs.readFileSync(f, 'utf8')).join('\n');
   for (const name of listed) assert.ok(js.includes(`'${name}'`) || js.includes(`x.${name}(`), `${name} is exported but glassbox.js never calls it`);
   console.log(`  glassbox.wasm: ${fs.statSync(WASM).size} bytes, ${listed.length} exports`);

@@ -7,7 +7,8 @@ import { ABLATION, INTERVENTION, IV_FIELDS, IV_NAMES, SAMPLE, SHAPE } from './ab
 import { toBytes } from './bytes.js';
 import { GlassboxError } from './errors.js';
 import { loadModel, loadModelFromUrl } from './load.js';
-import { Runtime, compileWasm, toIds } from './runtime.js';
+import { Runtime, pickModule, toIds } from './runtime.js';
+import { viewMethods } from './views.js';
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
@@ -37,14 +38,21 @@ function pieceText(bytes) {
 
 export class Glassbox extends Runtime {
   /**
-   * Compiles and instantiates glassbox.wasm.
-   * @param {{wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module}} [opts]
-   *   wasm: URL (http(s) or file:) or bytes; default ./glassbox.wasm next to this module.
+   * Compiles and instantiates glassbox.wasm, or glassbox-mt.wasm with threads.
+   * @param {{wasm?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module,
+   *          wasmThreads?: string|URL|Uint8Array|ArrayBuffer|WebAssembly.Module,
+   *          threads?: number}} [opts]
+   *   wasm: URL (http(s) or file:) or bytes; default ./glassbox.wasm next to glassbox.js.
+   *   wasmThreads: the threaded build; default glassbox-mt.wasm next to `wasm`
+   *     (when it is a URL) or to glassbox.js.
+   *   threads: engine threads (default: the cores reported, at most 8); see
+   *     glassbox.js's header (Threads) for the fallback to one thread.
    * @returns {Promise<Glassbox>}
    */
   static async create(opts = {}) {
-    const module = await compileWasm(opts.wasm);
-    const gb = new Glassbox(module);
+    const { module, threads, note } = await pickModule(opts);
+    const gb = new Glassbox(module, threads);
+    gb.threadsNote = note;
     await gb._instantiate();
     return gb;
   }
@@ -510,3 +518,6 @@ export class Glassbox extends Runtime {
     } finally { this._free(p); }
   }
 }
+
+// storeBytes, chooseStore, headPatternView (views.js)
+Object.assign(Glassbox.prototype, viewMethods);

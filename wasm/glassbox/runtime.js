@@ -7,6 +7,7 @@
 import { ABI_VERSION, STATUS_CODES } from './abi.js';
 import { fetchOk, readUrl, resolveUrl, toBytes } from './bytes.js';
 import { GlassboxError, GlassboxRuntimeError } from './errors.js';
+import { defaultThreadCount, threadSupport, sharedMemory, startThreads } from '../threads.js';
 
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
@@ -28,7 +29,7 @@ function makeImports(module, state) {
       let text = '', n = 0;
       for (let i = 0; i < iovcnt; i++) {
         const p = dv.getUint32(iov + 8 * i, true), len = dv.getUint32(iov + 8 * i + 4, true);
-        text += utf8.decode(new Uint8Array(mem.buffer, p, len));
+        text += utf8.decode(new Uint8Array(mem.buffer).slice(p, p + len)); // a copy: TextDecoder refuses shared views
         n += len;
       }
       dv.setUint32(pnum, n, true);
@@ -73,6 +74,37 @@ export async function compileWasm(src) {
 }
 
 /** ids as an Int32Array, checking each is an int32. */
+/* name next to the URL src (a string or URL naming a file), else next to glassbox.js. */
+function siblingUrl(src, name) {
+  if (typeof src === 'string' || src instanceof URL) return new URL(name, resolveUrl(src));
+  return new URL(`../${name}`, import.meta.url);
+}
+
+/**
+ * The module for Glassbox.create's options and the thread count it runs:
+ * { module, threads, note }. The single-thread module is always compiled (it
+ * is the fallback, and a bad `wasm` fails here as it would without threads);
+ * glassbox-mt.wasm alongside when threads are asked for and possible. note
+ * says why fewer threads than asked, or is null.
+ */
+export async function pickModule(opts) {
+  let want = opts.threads == null ? await defaultThreadCount() : Math.floor(Number(opts.threads));
+  if (!(want >= 1 && want <= 256)) throw new GlassboxError('arg', `threads: expected 1..256, got ${opts.threads}`);
+  let note = null;
+  const support = want > 1 ? threadSupport() : { ok: false, why: null };
+  if (want > 1 && !support.ok) note = support.why;
+  const [single, threaded] = await Promise.all([
+    compileWasm(opts.wasm),
+    want > 1 && support.ok
+      ? compileWasm(opts.wasmThreads ?? siblingUrl(opts.wasm, 'glassbox-mt.wasm')).catch((e) => e) : null,
+  ]);
+  let module = single;
+  if (threaded instanceof WebAssembly.Module) module = threaded;
+  else if (threaded) note = `one thread: the threaded engine (glassbox-mt.wasm) could not be loaded: ${threaded.message}`;
+  if (module === single) want = 1;
+  return { module, threads: want, note };
+}
+
 export function toIds(ids) {
   if (ids instanceof Int32Array) return ids;
   if (Array.isArray(ids) || ArrayBuffer.isView(ids)) {
@@ -87,8 +119,12 @@ export function toIds(ids) {
 
 export class Runtime {
   /** @private use Glassbox.create() */
-  constructor(module) {
+  constructor(module, threads = 1) {
     this._module = module;
+    this._wantThreads = threads;
+    this._threads = null;  // the running worker pool (threads.js), or null
+    /** Why the engine runs on fewer threads than asked (a sentence), or null. */
+    this.threadsNote = null;
     this._dead = null;     // the GlassboxRuntimeError that killed the instance
     this._ctx = 0;
     this._config = null;
@@ -101,13 +137,21 @@ export class Runtime {
     if (this._dead) await this._instantiate();
   }
 
+  /** Engine threads in use (1 without cross-origin isolation or the threaded build). */
+  get threads() { return this._threads ? this._threads.n : 1; }
+
   async _instantiate() {
+    if (this._threads) { this._threads.stop(); this._threads = null; } // a dead instance's workers
     const state = { memory: null, onGrow: () => this._refreshViews() };
-    const instance = await WebAssembly.instantiate(this._module, makeImports(this._module, state));
+    const imports = makeImports(this._module, state);
+    // glassbox-mt.wasm imports its (shared) memory; glassbox.wasm makes its own
+    const shared = WebAssembly.Module.imports(this._module).some((i) => i.kind === 'memory');
+    if (shared) imports.env.memory = sharedMemory();
+    const instance = await WebAssembly.instantiate(this._module, imports);
     const x = instance.exports;
     this._x = x;
     this._dead = null;
-    this._memory = state.memory = x.memory;
+    this._memory = state.memory = shared ? imports.env.memory : x.memory;
     this._buf = null;
     this._refreshViews();
     if (typeof x._initialize === 'function') x._initialize();
@@ -116,6 +160,15 @@ export class Runtime {
     }
     this._ctx = x.gb_create() >>> 0;
     if (!this._ctx) throw new GlassboxError('oom', 'gb_create: out of memory');
+    if (shared && this._wantThreads > 1) {
+      try {
+        this._threads = await startThreads(this._module, this._memory, x, this._wantThreads);
+      } catch (e) {
+        this.threadsNote = `one thread: the engine's worker threads did not start: ${e.message}`;
+      }
+      if (this._threads) this._check('gbw_set_threads', this._ctx, this._threads.pool);
+      this._refreshViews();
+    }
     // Scratch for small out-parameters: 64 bytes, lives as long as the instance.
     this._scratch = this._malloc(64);
     this._config = null;
@@ -189,7 +242,7 @@ export class Runtime {
     const h = this.HEAPU8;
     let end = p;
     while (h[end]) end++;
-    return utf8.decode(h.subarray(p, end));
+    return utf8.decode(h.slice(p, end)); // a copy: TextDecoder refuses views of shared memory
   }
 
   /* Runs fn(ptr) with a NUL-terminated copy of s in wasm memory. */
@@ -226,6 +279,7 @@ export class Runtime {
       this._free(this._scratch);
       this._call('gb_destroy', this._ctx);
     }
+    if (this._threads) { this._threads.stop(); this._threads = null; }
     this._ctx = 0;
     this._config = null;
     this._destroyed = true;
