@@ -86,7 +86,7 @@ build_site() {
   rm -rf dist && mkdir -p dist/vendor dist/models dist/trace
   cp -r web/. dist/
   rm -rf dist/tools
-  cp wasm/glassbox.js build/wasm/glassbox.wasm dist/
+  cp wasm/glassbox.js wasm/interp.js build/wasm/glassbox.wasm dist/
   cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
   if [ -f models/default/config.json ]; then
     cp -r models/default dist/models/

@@ -21,6 +21,7 @@ gb_ctx *gb_create(void) {
 }
 
 static void free_run(gb_ctx *ctx) {
+    gb_interp_free(ctx);
     gb_acts_free(&ctx->acts);
     free(ctx->tokens); free(ctx->done); free(ctx->qkv); free(ctx->iv);
     free(ctx->sample_buf); free(ctx->sample_order); free(ctx->sample_bucket); free(ctx->lens_buf);

@@ -33,6 +33,8 @@ struct gb_ctx {
     /* interventions: entries of the run (intervene.c) */
     gb_intervention *iv;   /* [GB_MAX_INTERVENTIONS] */
     int n_iv;
+    int iv_suspended;      /* 1 while a tool runs another sequence (patch source, head finder) */
+    struct gb_interp *interp; /* patch source, grid probe, ReAGent state (run/interp.h); NULL until used */
 
     /* sampler (sample.c) */
     uint64_t seed;         /* the stream's starting state (never 0) */
@@ -71,6 +73,8 @@ void gb_apply_interventions(gb_ctx *ctx, int hook, int layer, float *data, int t
 /* The first block whose intervened values depend on every position of the run
  * (a mean ablation), so appending tokens must recompute from there; -1 none. */
 int gb_first_whole_run_layer(const gb_ctx *ctx);
+/* run/patch.c: frees ctx->interp (with the model's run). */
+void gb_interp_free(gb_ctx *ctx);
 
 /* The factor scores are multiplied by in block `layer` (config.json's
  * scale_attn_weights and scale_attn_by_inverse_layer_idx). */

@@ -139,16 +139,21 @@ static void test_model(const char *dir, const char *model) {
 int main(void) {
     DIR *d = opendir(FIXTURES_DIR);
     CHECK(d != NULL, "cannot open %s (run from the repository root)", FIXTURES_DIR);
-    int models = 0;
+    int models = 0, scaling = 0;
     struct dirent *ent;
     while (d && (ent = readdir(d))) {
         if (ent->d_name[0] == '.') continue;
+        /* the two attention-scaling options of GPT2Config must stay covered */
+        if (!strcmp(ent->d_name, "tiny-scale-by-layer") || !strcmp(ent->d_name, "tiny-unscaled-attn"))
+            scaling++;
         char dir[512];
         snprintf(dir, sizeof dir, "%s/%s", FIXTURES_DIR, ent->d_name);
         test_model(dir, ent->d_name);
         models++;
     }
     if (d) closedir(d);
-    CHECK(models >= 3, "expected at least 3 fixture models, found %d", models);
+    CHECK(models >= 5, "expected at least 5 fixture models, found %d", models);
+    CHECK(scaling == 2, "tiny-scale-by-layer and tiny-unscaled-attn must be in %s (found %d of 2)",
+          FIXTURES_DIR, scaling);
     return CHECK_DONE("test_parity");
 }
