@@ -24,6 +24,12 @@ import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
+import { createInterp, INTERP_VIEWS } from './lib/interp-client.js';
+import { patchingView } from './views/patching/patching.js';
+import { dlaView } from './views/dla/dla.js';
+import { headsView } from './views/heads/heads.js';
+import { sparsityView } from './views/sparsity/sparsity.js';
+import { reagentView } from './views/reagent/reagent.js';
 
 // ------------------------------------------------------------ view registry
 const registry = new Map();
@@ -41,10 +47,15 @@ registerView('sampling', samplingView);
 registerView('ablation', ablationView);
 registerView('lens', lensView);
 registerView('lesson', lessonView);
+registerView('patching', patchingView);
+registerView('dla', dlaView);
+registerView('heads', headsView);
+registerView('sparsity', sparsityView);
+registerView('reagent', reagentView);
 /** Views that show the run's numbers: each carries the interventions badge. */
-const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson'];
+const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson', ...INTERP_VIEWS];
 /** Views embed.html may show. */
-const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson'];
+const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson', ...INTERP_VIEWS];
 
 // ------------------------------------------------------------ state
 const isEmbed = document.body.classList.contains('embed');
@@ -287,6 +298,10 @@ const actions = {
   },
 };
 
+// The interpretability views' requests (lib/interp-client.js) and their actions.
+const interp = createInterp({ store, client, live, setError, markNow });
+Object.assign(actions, interp.actions);
+
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
@@ -302,7 +317,8 @@ store.subscribe((s, changed) => {
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep',
+  'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -374,6 +390,7 @@ async function mount() {
     }
   }, { rootMargin: '300px' });
   for (const m of mounted) if (m.name === 'lens' || m.name === 'ablation') io.observe(m.card);
+  interp.observe(mounted.filter((m) => INTERP_VIEWS.includes(m.name)).map((m) => [m.name, m.card]));
 }
 
 // ------------------------------------------------------------ keyboard
