@@ -25,6 +25,8 @@ import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
 import { createInterp, INTERP_VIEWS } from './lib/interp-client.js';
+import { parseIdList } from './lib/ids.js';
+import { renderIdsNotice } from './lib/ids-notice.js';
 import { patchingView } from './views/patching/patching.js';
 import { dlaView } from './views/dla/dla.js';
 import { headsView } from './views/heads/heads.js';
@@ -210,6 +212,8 @@ async function loadModel(source) {
       : await client.call('loadUrl', { url: source.url }, { onProgress: progress });
     store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name }, ...clampToModel(store.get(), config) });
     if (source.files) store.set({ model: `local:${source.name}`, gen: [] });
+    // A checkpoint without a tokenizer runs on ids: a text prompt becomes a few ids to start from.
+    if (config.hasTokenizer === false && !parseIdList(store.get().prompt)) store.set({ prompt: `ids: ${[0, 1, 2, 3].filter((i) => i < config.vocab_size).join(', ')}`, gen: [], interventions: [] });
     await refreshRun();
   } catch (e) {
     // A failed load keeps the previous model (the engine guarantees it): stay usable.
@@ -340,6 +344,7 @@ function renderAll() {
   pendingChanged = new Set();
   for (const m of mounted) {
     if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
+    if (m.notice && (changed.has('*') || changed.has('config'))) renderIdsNotice(m.notice, s);
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
   }
@@ -377,7 +382,9 @@ async function mount() {
         el.className = 'view-body';
         card.replaceChildren(badge, el);
       }
-      mounted.push({ name, card, el, badge, view, watch: view.watch || [] });
+      let notice = null; // the prompt's "this checkpoint has no tokenizer" note
+      if (name === 'tokens') { notice = document.createElement('div'); card.insertBefore(notice, el); }
+      mounted.push({ name, card, el, badge, notice, view, watch: view.watch || [] });
     } catch (e) { renderError(card, e, { title: `The ${name} view could not start` }); }
   }));
   mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.card) - targets.findIndex((t) => t[1] === b.card));
