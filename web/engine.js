@@ -186,7 +186,8 @@ export class Session {
     return {
       intervened: iv.length > 0, interventions: iv, sampling: { ...sampling },
       clean: strip(clean), run: strip(run),
-      rows: ids.map((id) => ({ id, piece: this.piece(id), clean: clean.final[id], run: run.final[id] })),
+      // rank: the row in each run's own order (the order its draw walks), when among its first k.
+      rows: ids.map((id) => ({ id, piece: this.piece(id), clean: clean.final[id], run: run.final[id], cleanRank: clean.ids.indexOf(id) + 1 || null, runRank: run.ids.indexOf(id) + 1 || null })),
     };
   }
 

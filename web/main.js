@@ -99,12 +99,12 @@ const live = () => store.get().status.phase === 'ready';
 function markNow(name) { performance.clearMarks(name); performance.mark(name); }
 
 /** Asks verb about the current state; stores the answer under field with its key, if still current. */
-async function ask(field, verb, args, keyOf = runKey) {
+async function ask(field, verb, args, keyOf = runKey, extra = {}) {
   const s = store.get();
   const key = keyOf(s);
   const a = await request(field, verb, { state: runDesc(s), ...args });
   if (a && keyOf(store.get()) === key) {
-    store.set({ [field]: { ...a, key } });
+    store.set({ [field]: { ...a, ...extra, key } });
     markNow(`glassbox:answer:${field}`);
   }
   return a;
@@ -117,13 +117,13 @@ async function refreshRun() {
   if (!live()) return;
   await guard('tokens', async () => {
     const s = store.get();
-    // Tokens first (fast), so the pieces update while the forward pass runs.
-    if (store.get().run?.key !== runKey(s)) {
+    // A new prompt's tokens first (fast), so the pieces update while the forward pass runs.
+    if (store.get().run?.prompt !== s.prompt) {
       request('tokenize', 'tokenize', { text: s.prompt }).then((t) => {
-        if (t && store.get().prompt === s.prompt && store.get().run?.key !== runKey(store.get())) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, key: null } });
+        if (t && store.get().prompt === s.prompt && store.get().run?.prompt !== s.prompt) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, prompt: s.prompt, key: null } });
       }, () => {});
     }
-    const a = await ask('run', 'run', {});
+    const a = await ask('run', 'run', {}, runKey, { prompt: s.prompt });
     if (!a) return;
     await Promise.all([refreshStep(), refreshSampling(), refreshLens(), refreshLesson()]);
   });
@@ -257,7 +257,7 @@ const actions = {
         const a = await client.call('generate', { state: runDesc(s), n: 1, sampling: samplingOf(s) });
         if (runKey(store.get()) !== runKey(s)) break; // the learner changed the run meanwhile
         store.set({ gen: a.gen });
-        store.set({ run: { ...a.run, key: runKey(store.get()) } });
+        store.set({ run: { ...a.run, prompt: s.prompt, key: runKey(store.get()) } });
         await Promise.all([refreshStep(), refreshPredict()]);
       }
     } catch (e) { setError('sampling', e); } finally { store.set({ generating: false }); }
@@ -429,7 +429,7 @@ async function loadTrace() {
   if (live() || runKey(s) !== trace.key) return;
   store.set({
     config: trace.config, ...clampToModel(s, trace.config),
-    run: { ...trace.run, key: trace.key },
+    run: { ...trace.run, prompt: trace.prompt, key: trace.key },
     predict: sampleKey(s) === trace.sampleKey ? { ...trace.predict, key: trace.sampleKey } : null,
     compare: sampleKey(s) === trace.sampleKey ? { ...trace.compare, key: trace.sampleKey } : null,
     lens: { ...trace.lens, key: trace.key },

@@ -96,6 +96,8 @@ describe('one run state', { skip: skip || false }, () => {
     while (cliGen(prompt, 1, sp, seed)[0] === first) seed++;
     const want = cliGen(prompt, 2, sp, seed);
     const mark = (n) => page.evaluate((x) => performance.getEntriesByName(`glassbox:answer:${x}`).at(-1)?.startTime ?? -1, n);
+    // The live engine's first answers (the page may have drawn the precomputed trace before them).
+    await page.waitForFunction(() => ['run', 'stepData', 'predict'].every((x) => performance.getEntriesByName(`glassbox:answer:${x}`).length));
     const t0 = await page.evaluate(() => performance.now());
     await page.fill('input[data-field="seed"]', String(seed));
     await waitToken(page, want[0]);

@@ -37,6 +37,7 @@ export function ablationModel(s, pickMode = 'zero') {
     drawCleanId: a ? a.clean.token : '', drawRunId: a ? a.run.token : '', u: a ? a.run.uniform.toFixed(4) : '', greedy: s.temperature === 0,
     rows: a ? a.rows.map((r) => ({
       id: r.id, piece: showPiece(r.piece), clean: pct(r.clean), run: pct(r.run), cleanRaw: r.clean, runRaw: r.run,
+      cleanRank: r.cleanRank ? `#${r.cleanRank}` : '', runRank: r.runRank ? `#${r.runRank}` : '',
       wc: W(r.clean), wr: W(r.run), up: r.run > r.clean, mark: a.intervened,
       delta: a.intervened ? `${r.run >= r.clean ? '+' : '−'}${(100 * Math.abs(r.run - r.clean)).toFixed(1)}pt` : '',
     })) : [],
