@@ -89,25 +89,25 @@ export function resolvePair(session, { clean = null, target = -1, distractor = -
   const gb = session.gb, T = gb.numTokens;
   let t = target, d = distractor;
   const out = { auto: { target: target < 0, distractor: distractor < 0 } };
-  if (t < 0 || d < 0) {
-    const corrTop = gb.topTokens(T - 1, 5);
-    let cleanTop = corrTop;
-    if (clean) {
-      gb.setTokens(clean);
-      gb.clearInterventions();
-      gb.runAll();
-      cleanTop = gb.topTokens(clean.length - 1, 5);
-      session.restore();
-      out.cleanTop = cleanTop.map((x) => ({ ...x, piece: session.piece(x.id) }));
-    }
-    if (t < 0) t = cleanTop[0].id;
-    if (d < 0) d = (corrTop.find((x) => x.id !== t) || cleanTop.find((x) => x.id !== t)).id;
-    out.corruptedTop = corrTop.map((x) => ({ ...x, piece: session.piece(x.id) }));
+  // The candidates the pickers offer: both runs' most likely next tokens.
+  const corrTop = gb.topTokens(T - 1, 5);
+  let cleanTop = corrTop;
+  if (clean) {
+    gb.setTokens(clean);
+    gb.clearInterventions();
+    gb.runAll();
+    cleanTop = gb.topTokens(clean.length - 1, 5);
+    session.restore();
+    out.cleanTop = cleanTop.map((x) => ({ ...x, piece: session.piece(x.id) }));
   }
+  if (t < 0) t = cleanTop[0].id;
+  if (d < 0) d = (corrTop.find((x) => x.id !== t) || cleanTop.find((x) => x.id !== t)).id;
+  out.corruptedTop = corrTop.map((x) => ({ ...x, piece: session.piece(x.id) }));
   out.target = tok(session, t);
   out.distractor = tok(session, d);
   return out;
 }
+
 /** A whole grid for hook on the run (corrupted) with src (clean) as the source. */
 export async function patchGrid(session, { src, hook, target, distractor }, { signal, onProgress } = {}) {
   const setup = patchSetup(session, { src, target, distractor });

@@ -62,7 +62,10 @@ export function dlaView({ templates, actions, store }) {
       const a = s.dla;
       const t = (field, tk) => (s[field] < 0 ? '' : tk && tk.id === s[field] ? tk.piece : `#${s[field]}`);
       const typing = form.contains(document.activeElement) && document.activeElement.matches('input');
-      if (!typing && put(form, templates.render('dla', 'main', { targetText: t('target', a?.target), distractorText: t('distractor', a?.distractor), pickError }))) {
+      if (!typing && put(form, templates.render('dla', 'main', {
+        targetText: t('target', a?.target), distractorText: t('distractor', a?.distractor), pickError,
+        targetAuto: a?.target ? `auto: ${piece(a.target.piece)}` : 'auto', distractorAuto: a?.distractor ? `auto: ${piece(a.distractor.piece)}` : 'auto',
+      }))) {
         wirePickers(form, { actions, onError: (msg) => { pickError = msg; delete form.dataset.html; this.render(el, store.get()); } });
       }
       if (put(result, templates.render('dla', 'result', dlaModel(s)))) {

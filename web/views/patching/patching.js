@@ -4,6 +4,7 @@
  * the engine measured (interp-engine.js patchGrid; core/run/patch.c). A click
  * (or Enter on a focused cell) adds that patch to the run's interventions. */
 import { divCell, jobModel, num, parts, piece, put, wire, wirePickers } from '../../lib/interp-ui.js';
+import { pct } from '../../lib/charts.js';
 import { patchKey } from '../../lib/interp-client.js';
 import { DEFAULTS } from '../../state.js';
 
@@ -28,10 +29,13 @@ export function cellEntry(hook, cols, cell) {
 export function formModel(s, pickError) {
   const a = s.patch;
   const t = (field, tk) => (s[field] < 0 ? '' : tk && tk.id === s[field] ? tk.piece : `#${s[field]}`);
+  const chips = (list) => (list || []).map((x) => ({ id: x.id, piece: piece(x.piece), p: pct(x.prob) }));
   return {
     src: s.src, corrupted: s.prompt,
     example: s.model === DEFAULTS.model,
     targetText: t('target', a?.target), distractorText: t('distractor', a?.distractor),
+    targetAuto: a?.target ? `auto: ${piece(a.target.piece)}` : 'auto', distractorAuto: a?.distractor ? `auto: ${piece(a.distractor.piece)}` : 'auto',
+    hasChips: !!a?.corruptedTop, cleanTop: chips(a?.cleanTop), corruptedTop: chips(a?.corruptedTop),
     hooks: HOOKS.map(([hook, label]) => ({ hook, label, on: hook === s.patchHook })),
     pickError,
   };
@@ -46,7 +50,7 @@ export function resultModel(s) {
   const m = { noSrc: !s.src, job, error: s.errors.patching, grid: null, mismatch: null };
   if (!a || !s.src) return m;
   if (fresh && !a.sameLength) {
-    return { ...m, mismatch: true, nClean: a.clean.length, nCorrupted: a.corrupted.length, wordHint: 'one token', cleanToks: tokList(a.clean), corruptedToks: tokList(a.corrupted) };
+    return { ...m, mismatch: true, nClean: a.clean.length, nCorrupted: a.corrupted.length, cleanToks: tokList(a.clean), corruptedToks: tokList(a.corrupted) };
   }
   const g = a.grid;
   if (!g || g.hook !== s.patchHook) return m;
