@@ -38,6 +38,10 @@ export function seqCell(v) {
   return { bg: css(rgb), ink: ink(rgb) };
 }
 
+/** A head as the page names it (1-based, as the ablation grid), with TransformerLens's 0-based name. */
+export const headName = (l, h) => `L${l + 1} h${h + 1}`;
+export const tlName = (l, h) => `blocks.${l}.attn head ${h}`;
+
 export const piece = (p) => showPiece(String(p ?? ''));
 export const num = (v, d = 3) => (v == null || !Number.isFinite(v) ? '–' : (Math.abs(v) < 5e-4 && v !== 0 ? v.toExponential(1) : v.toFixed(d)).replace('-', '−'));
 

@@ -3,7 +3,7 @@
  * attention bias, each MLP, the final norm's bias and the remainder, the
  * engine's total beside the sum of those parts, and per head (on a click) its
  * split by source position. */
-import { divCell, num, parts, piece, put, wire, wirePickers } from '../../lib/interp-ui.js';
+import { divCell, headName, num, parts, piece, put, tlName, wire, wirePickers } from '../../lib/interp-ui.js';
 import { dlaKey } from '../../lib/interp-client.js';
 
 /** The result's view-model (pure). */
@@ -25,7 +25,7 @@ export function dlaModel(s) {
     const l = +open[1], h = +open[2], T = a.T, row = a.bySource.slice((l * H + h) * T, (l * H + h + 1) * T);
     let m = 1e-9;
     for (const v of row) m = Math.max(m, Math.abs(v));
-    source = { lh: `${l}.${h}`, v: num(a.heads[l * H + h], 4), cells: Array.from(row, (v, j) => ({ pos: j, piece: piece(a.pieces[j]), v: num(v, 4), w: (100 * Math.abs(v)) / m, neg: v < 0 })) };
+    source = { name: `${headName(l, h)} (${tlName(l, h)})`, v: num(a.heads[l * H + h], 4), cells: Array.from(row, (v, j) => ({ pos: j, piece: piece(a.pieces[j]), v: num(v, 4), w: (100 * Math.abs(v)) / m, neg: v < 0 })) };
   }
   return {
     has: true, error: s.errors.dla,
@@ -38,14 +38,14 @@ export function dlaModel(s) {
       { id: 'ln_final_bias', name: 'final layer norm bias', v: num(a.lnFinalBias, 4), note: 'a constant: b · (W_U[target] − W_U[distractor])' },
       { id: 'remainder', name: 'remainder', v: num(a.remainder, 6), note: 'what no component wrote: float rounding, or a patched hook_resid_pre / hook_attn_out' },
     ],
-    headCols: Array.from({ length: H }, (_, h) => h),
+    headCols: Array.from({ length: H }, (_, h) => h + 1),
     rows: Array.from({ length: L }, (_, l) => {
       const mc = divCell(a.mlp[l], max);
       return {
         n: l + 1, l, bias: num(a.attnBias[l], 4), mlp: num(a.mlp[l], 3), mlpRaw: a.mlp[l], mlpBg: mc.bg, mlpInk: mc.ink,
         heads: Array.from({ length: H }, (_, h) => {
           const v = a.heads[l * H + h], c = divCell(v, max);
-          return { lh: `${l}.${h}`, raw: v, v: num(v, 3), bg: c.bg, ink: c.ink, open: s.dlaHead === `${l}.${h}` };
+          return { lh: `${l}.${h}`, name: headName(l, h), raw: v, v: num(v, 3), bg: c.bg, ink: c.ink, open: s.dlaHead === `${l}.${h}` };
         }),
       };
     }),

@@ -3,7 +3,7 @@
  * scores of every head on a seeded repeated sequence, as a sortable table and
  * a block × head grid; a click opens the head's attention pattern (the walk's
  * softmax step). Also the run's outlier residual dimensions. */
-import { num, parts, put, seqCell } from '../../lib/interp-ui.js';
+import { headName, num, parts, put, seqCell, tlName } from '../../lib/interp-ui.js';
 import { headsKey } from '../../lib/interp-client.js';
 
 export const SCORES = [
@@ -42,10 +42,10 @@ export function headsModel(s) {
     has: true, error: s.errors.heads, nTokens: a.tokens.length, lo: a.lo, hiIncl: a.hi - 1, ascii: a.lo === 32 && a.hi === 127,
     tokens: Array.from(a.tokens.slice(0, 24), (id) => `#${id}`).join(' ') + (a.tokens.length > 24 ? ' …' : ''),
     cols: SCORES.map(([k, label]) => ({ key: k, label, on: k === key, sort: k === key ? 'descending' : 'none' })),
-    rows: rankHeads(a, key).map(({ l, h }) => ({ lh: `${l}.${h}`, l, h, vals: SCORES.map(([k]) => ({ key: k, v: num(a[k][l * H + h], 3), on: k === key })) })),
+    rows: rankHeads(a, key).map(({ l, h }) => ({ lh: `${l}.${h}`, name: headName(l, h), tl: tlName(l, h), l, h, vals: SCORES.map(([k]) => ({ key: k, v: num(a[k][l * H + h], 3), on: k === key })) })),
     sortLabel: SCORES.find((x) => x[0] === key)[1],
-    headCols: Array.from({ length: H }, (_, h) => h),
-    grid: Array.from({ length: a.nLayer }, (_, l) => ({ n: l + 1, cells: Array.from({ length: H }, (_, h) => { const v = a[key][l * H + h], c = seqCell(v); return { l, h, v: num(v, 2), bg: c.bg, ink: c.ink }; }) })),
+    headCols: Array.from({ length: H }, (_, h) => h + 1),
+    grid: Array.from({ length: a.nLayer }, (_, l) => ({ n: l + 1, cells: Array.from({ length: H }, (_, h) => { const v = a[key][l * H + h], c = seqCell(v); return { l, h, name: headName(l, h), v: num(v, 2), bg: c.bg, ink: c.ink }; }) })),
     outliers: outliers.slice(0, 12),
   };
 }

@@ -3,7 +3,7 @@
  * layers × heads for attn.hook_z, each cell the normalised logit difference
  * the engine measured (interp-engine.js patchGrid; core/run/patch.c). A click
  * (or Enter on a focused cell) adds that patch to the run's interventions. */
-import { divCell, jobModel, num, parts, piece, put, wire, wirePickers } from '../../lib/interp-ui.js';
+import { divCell, headName, jobModel, num, parts, piece, put, tlName, wire, wirePickers } from '../../lib/interp-ui.js';
 import { pct } from '../../lib/charts.js';
 import { patchKey } from '../../lib/interp-client.js';
 import { DEFAULTS } from '../../state.js';
@@ -64,7 +64,7 @@ export function resultModel(s) {
       const cell = l * g.cols + c, v = g.values[cell];
       if (Math.abs(v) > 1) clipped++;
       const { bg, ink } = divCell(v, 1);
-      const where = z ? `head ${l}.${c}` : `block ${l + 1}, position ${c} “${pieces[c]}”`;
+      const where = z ? `${headName(l, c)} (${tlName(l, c)})` : `block ${l + 1}, position ${c} “${pieces[c]}”`;
       return { cell, raw: v, text: num(v, 2), bg, ink, applied: applied.has(cell), title: `${where}: ${num(v, 4)} of the clean LD restored; press to patch it into the run` };
     }),
   }));
@@ -73,9 +73,9 @@ export function resultModel(s) {
     target: piece(a.target.piece), targetId: a.target.id, distractor: piece(a.distractor.piece), distractorId: a.distractor.id,
     ldClean: num(g.ldClean, 4), ldCorrupted: num(g.ldCorrupted, 4), ldCleanRaw: g.ldClean, ldCorruptedRaw: g.ldCorrupted,
     colName: z ? 'head' : 'position',
-    cols: Array.from({ length: g.cols }, (_, c) => (z ? { label: `h${c}`, title: `head ${c}` } : { label: pieces[c], title: `position ${c}` })),
+    cols: Array.from({ length: g.cols }, (_, c) => (z ? { label: `h${c + 1}`, title: `head ${c + 1}` } : { label: pieces[c], title: `position ${c}` })),
     rows,
-    caption: `${HOOKS.find((h) => h[0] === g.hook)[1]}: ${g.rows} blocks × ${g.cols} ${z ? 'heads (blocks and heads counted from 0 in “head L.H”)' : 'positions'}`,
+    caption: `${HOOKS.find((h) => h[0] === g.hook)[1]}: ${g.rows} blocks × ${g.cols} ${z ? 'heads' : 'positions'} (numbered from 1 as elsewhere on the page; TransformerLens counts from 0: L4 h3 is blocks.3.attn head 2)`,
     clipped: clipped ? `${clipped} values lie past ±1 and are clipped to the end colour` : 'no value is clipped',
   };
 }
