@@ -131,15 +131,8 @@ async function refreshRun() {
 
 async function refreshStep() {
   if (!live()) return;
-  await guard('stage', async () => {
-    const s = store.get();
-    const key = runKey(s);
-    const data = await request('step', 'step', { state: runDesc(s), stage: s.stage, layer: s.layer });
-    if (data && runKey(store.get()) === key) {
-      store.set({ stepData: { ...data, key } });
-      markNow('glassbox:answer:stepData');
-    }
-  });
+  const s = store.get();
+  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer }));
 }
 
 async function refreshPredict() {

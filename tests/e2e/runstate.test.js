@@ -51,6 +51,14 @@ function runOf(gb, prompt, gen, heads, seed) {
   return gb;
 }
 
+/** Waits until the page has the engine's answers (main.js marks them) newer than t, and has drawn them. */
+const answered = (page, t, fields) => page.waitForFunction(([fs, t0]) => {
+  const at = (n) => performance.getEntriesByName(n).at(-1)?.startTime ?? -1;
+  const last = Math.max(...fs.map((f) => at(`glassbox:answer:${f}`)));
+  return fs.every((f) => at(`glassbox:answer:${f}`) > t0) && at('glassbox:render') > last;
+}, [fields, t], { timeout: 20000 });
+const now = (page) => page.evaluate(() => performance.now());
+
 const token = async (page) => Number(await page.getAttribute('[data-view="sampling"] .sampled-tok, #embed-root .sampled-tok', 'data-token'));
 const waitToken = (page, want, timeout = 8000) => page.waitForFunction((w) => document.querySelector('.sampled-tok')?.dataset.token === String(w), want, { timeout });
 
@@ -155,8 +163,12 @@ describe('one run state', { skip: skip || false }, () => {
     assert.ok(moved > 0.01, `the ablation barely moves block 4 (${moved})`);
     assert.equal(await token(page), clean.token);
 
-    for (const [l, h] of heads) await page.click(`.hg-cell[data-layer="${l}"][data-head="${h}"]`);
+    await page.click(`.hg-cell[data-layer="${heads[0][0]}"][data-head="${heads[0][1]}"]`);
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('iv') === 'z0.1');
+    const t1 = await now(page);
+    await page.click(`.hg-cell[data-layer="${heads[1][0]}"][data-head="${heads[1][1]}"]`);
     await page.waitForFunction(() => new URLSearchParams(location.search).get('iv') === 'z0.1,z0.2');
+    await answered(page, t1, ['run', 'stepData', 'predict']);
     await waitToken(page, ivd.token);
     // One badge on every view of the run.
     const badges = await page.$$eval('.iv-badge:not([hidden])', (els) => els.map((e) => e.closest('[data-view]').dataset.view + ': ' + e.textContent));
@@ -181,7 +193,9 @@ describe('one run state', { skip: skip || false }, () => {
     // A stage view of a later block: block 4's attention pattern, the head the ablation moves most.
     await page.selectOption('select[data-field="head"]', { value: String(head) });
     await page.click('.map-block[data-layer="3"]');
+    const t2 = await now(page);
     await page.click('.map-step[data-stage="softmax"]');
+    await answered(page, t2, ['stepData']);
     await page.waitForFunction(() => document.querySelector('.charts')?.dataset.stage === 'softmax' && document.querySelector('canvas.attn-map'));
     const [last] = await readHeatmap(page, 'canvas.attn-map', [T - 1]);
     last.forEach((v, j) => near(v, ivd.pat[(head * T + T - 1) * T + j], `pattern head ${head + 1}, key ${j}`));
@@ -202,8 +216,10 @@ describe('one run state', { skip: skip || false }, () => {
     await waitToken(rec2.page, next);
     assert.match(await rec2.page.textContent('.iv-badge'), /2 heads ablated/);
     // Clear: the clean run's numbers, everywhere.
+    const t3 = await now(page);
     await page.click('[data-view="sampling"] .iv-clear');
     await page.waitForFunction(() => !new URLSearchParams(location.search).has('iv'));
+    await answered(page, t3, ['run', 'stepData', 'predict']);
     runOf(gb, prompt, [ivd.token], [], seed);
     const cleanNext = gb.sample(sp).token;
     await waitToken(page, cleanNext);
