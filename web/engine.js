@@ -17,6 +17,7 @@
  */
 import { stepReads, KIND } from './steps.js';
 import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
+import { idsOf } from './lib/ids.js';
 
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const ivText = (list) => JSON.stringify(list.map((e) => [e.kind, e.layer, e.head ?? null, e.hook ?? null, e.pos ?? null]));
@@ -41,12 +42,14 @@ export class Session {
 
   piece(id) {
     let p = this.pieceCache.get(id);
-    if (p === undefined) { p = this.gb.tokenText(id); this.pieceCache.set(id, p); }
+    // A checkpoint without tokenizer files shows ids ("#123").
+    if (p === undefined) { p = this.gb.hasTokenizer ? this.gb.tokenText(id) : `#${id}`; this.pieceCache.set(id, p); }
     return p;
   }
 
   /** Tokenizes text without changing the run. */
   tokenize(text) {
+    if (!this.gb.hasTokenizer) { const ids = idsOf(this.gb, text); return { ids, pieces: ids.map((id) => this.piece(id)), spans: null }; }
     const { ids, pieces, spans } = this.gb.tokenize(text);
     return { ids: Array.from(ids), pieces, spans };
   }
@@ -57,7 +60,7 @@ export class Session {
    * carries them; ids outside the vocabulary and past the context are dropped).
    * @param {{prompt: string, gen?: number[], interventions?: object[], seed?: number}} d
    */
-  sync({ prompt, gen = [], interventions = [], seed = 0 }) {
+  sync({ prompt, gen = [], interventions = [], seed = 0, src = null }) {
     const gb = this.gb, c = this.config, max = c.n_positions;
     let reset = false;
     if (prompt !== this.prompt) {
@@ -78,15 +81,21 @@ export class Session {
       gb.appendTokens(want.slice(this.gen.length));
     }
     this.gen = want;
+    // Patch entries copy from the clean prompt (src): set it first; a new source re-applies them.
+    if (interventions.some((e) => e.kind === 'patch') && src !== this.src) { this._ensureSource(src); this.src = src; this.iv = null; }
     if (this.iv === null || ivText(interventions) !== ivText(this.iv)) this._setInterventions(interventions);
     if (seed !== this.seedValue) { gb.seed(seed); this.seedValue = seed; }
     gb.runAll();
     return this.runInfo();
   }
 
+  /** Patch entries need a patch source (interp-engine.js InterpSession sets it). */
+  _ensureSource() { throw Object.assign(new Error('this run has patched activations, which need the interpretability tools (interp-engine.js)'), { code: 'state' }); }
+
   _setInterventions(list) {
     this.gb.clearInterventions();
-    for (const e of list) this.gb.addIntervention(e);
+    // Hooks are kept short in the URL (hook_resid_pre, attn.hook_z): the engine wants blocks.L.<hook>.
+    for (const e of list) this.gb.addIntervention(e.hook && !e.hook.startsWith('blocks.') ? { ...e, hook: `blocks.${e.layer}.${e.hook}` } : e);
     this.iv = list.map((e) => ({ ...e }));
   }
 

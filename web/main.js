@@ -24,6 +24,14 @@ import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
+import { createInterp, INTERP_VIEWS } from './lib/interp-client.js';
+import { parseIdList } from './lib/ids.js';
+import { renderIdsNotice } from './lib/ids-notice.js';
+import { patchingView } from './views/patching/patching.js';
+import { dlaView } from './views/dla/dla.js';
+import { headsView } from './views/heads/heads.js';
+import { sparsityView } from './views/sparsity/sparsity.js';
+import { reagentView } from './views/reagent/reagent.js';
 
 // ------------------------------------------------------------ view registry
 const registry = new Map();
@@ -41,10 +49,15 @@ registerView('sampling', samplingView);
 registerView('ablation', ablationView);
 registerView('lens', lensView);
 registerView('lesson', lessonView);
+registerView('patching', patchingView);
+registerView('dla', dlaView);
+registerView('heads', headsView);
+registerView('sparsity', sparsityView);
+registerView('reagent', reagentView);
 /** Views that show the run's numbers: each carries the interventions badge. */
-const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson'];
+const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson', ...INTERP_VIEWS];
 /** Views embed.html may show. */
-const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson'];
+const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson', ...INTERP_VIEWS];
 
 // ------------------------------------------------------------ state
 const isEmbed = document.body.classList.contains('embed');
@@ -192,6 +205,8 @@ async function loadModel(source) {
       : await client.call('loadUrl', { url: source.url }, { onProgress: progress });
     store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name }, ...clampToModel(store.get(), config) });
     if (source.files) store.set({ model: `local:${source.name}`, gen: [] });
+    // A checkpoint without a tokenizer runs on ids: a text prompt becomes a few ids to start from.
+    if (config.hasTokenizer === false && !parseIdList(store.get().prompt)) store.set({ prompt: `ids: ${[0, 1, 2, 3].filter((i) => i < config.vocab_size).join(', ')}`, gen: [], interventions: [] });
     await refreshRun();
   } catch (e) {
     // A failed load keeps the previous model (the engine guarantees it): stay usable.
@@ -280,6 +295,10 @@ const actions = {
   },
 };
 
+// The interpretability views' requests (lib/interp-client.js) and their actions.
+const interp = createInterp({ store, client, live, setError, markNow });
+Object.assign(actions, interp.actions);
+
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
@@ -295,7 +314,8 @@ store.subscribe((s, changed) => {
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep',
+  'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -317,6 +337,7 @@ function renderAll() {
   pendingChanged = new Set();
   for (const m of mounted) {
     if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
+    if (m.notice && (changed.has('*') || changed.has('config'))) renderIdsNotice(m.notice, s);
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
   }
@@ -354,7 +375,9 @@ async function mount() {
         el.className = 'view-body';
         card.replaceChildren(badge, el);
       }
-      mounted.push({ name, card, el, badge, view, watch: view.watch || [] });
+      let notice = null; // the prompt's "this checkpoint has no tokenizer" note
+      if (name === 'tokens') { notice = document.createElement('div'); card.insertBefore(notice, el); }
+      mounted.push({ name, card, el, badge, notice, view, watch: view.watch || [] });
     } catch (e) { renderError(card, e, { title: `The ${name} view could not start` }); }
   }));
   mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.card) - targets.findIndex((t) => t[1] === b.card));
@@ -367,6 +390,7 @@ async function mount() {
     }
   }, { rootMargin: '300px' });
   for (const m of mounted) if (m.name === 'lens' || m.name === 'ablation') io.observe(m.card);
+  interp.observe(mounted.filter((m) => INTERP_VIEWS.includes(m.name)).map((m) => [m.name, m.card]));
 }
 
 // ------------------------------------------------------------ keyboard

@@ -25,6 +25,17 @@
  *     lesson       string   lesson mode: '' (off) or a lessons.js LESSON_NAMES entry;
  *                           its model is models/lessons/<name>/ unless the URL names one
  *     lessonStep   number   the step of the lesson's walk (0-based)
+ *   interpretability views (views/patching, dla, heads, sparsity, reagent; interp-engine.js):
+ *     src          string   the CLEAN prompt of activation patching (the run's prompt is the
+ *                           corrupted one); patch entries in the run copy from it
+ *     target, distractor  number  token ids of the logit difference (-1: the engine's default)
+ *     patchHook    string   the grid shown: hook_resid_pre | hook_attn_out | hook_mlp_out | attn.hook_z
+ *     dlaHead      string   "L.H": the head whose attribution by source position is open ('' none)
+ *     headSort     string   head finder column the table is sorted by (interp.js HEAD_SCORES; '' = induction,
+ *                           or the lesson card's measure on a lesson model)
+ *     headSeed     number   the head finder's repeated-sequence seed
+ *     mlpLayer     number   the block whose most active neurons are listed
+ *     reagentSeed  number   ReAGent's replacement seed
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
@@ -60,6 +71,16 @@ export const DEFAULTS = Object.freeze({
   view: 'stage',
   lesson: '',
   lessonStep: 0,
+  // interpretability views (views/patching, dla, heads, sparsity, reagent)
+  src: '',
+  target: -1,
+  distractor: -1,
+  patchHook: 'hook_resid_pre',
+  dlaHead: '',
+  headSort: '',
+  headSeed: 1,
+  mlpLayer: 0,
+  reagentSeed: 1,
 });
 
 /** URL parameter name -> [state field, type]. Short names keep links short. */
@@ -79,11 +100,21 @@ export const URL_FIELDS = Object.freeze({
   view: ['view', 'string'],
   lesson: ['lesson', 'lesson'],
   ls: ['lessonStep', 'int'],
+  src: ['src', 'string'],
+  tgt: ['target', 'int'],
+  dis: ['distractor', 'int'],
+  ph: ['patchHook', 'string'],
+  dh: ['dlaHead', 'string'],
+  hs: ['headSort', 'string'],
+  hseed: ['headSeed', 'int'],
+  ml: ['mlpLayer', 'int'],
+  rseed: ['reagentSeed', 'int'],
 });
 
 const LIMITS = {
   layer: [0, 1023], head: [0, 1023], temperature: [0, 5], topK: [0, 1e6], topP: [0.01, 1],
   seed: [0, 2 ** 31 - 1], lessonStep: [0, 9],
+  target: [-1, 1e7], distractor: [-1, 1e7], headSeed: [0, 2 ** 31 - 1], mlpLayer: [0, 1023], reagentSeed: [0, 2 ** 31 - 1],
 };
 
 const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
@@ -254,9 +285,11 @@ export function ivNames(list) {
 /* ------------------------------------------------------------ answer keys */
 
 /** What the run depends on: model, prompt, generated ids, interventions. */
-export const runKey = (s) => JSON.stringify([s.model, s.prompt, s.gen, s.interventions.map(formatIv)]);
+export const runKey = (s) => JSON.stringify([s.model, s.prompt, s.gen, s.interventions.map(formatIv), hasPatch(s) ? s.src : null]);
+/** Patch entries read the clean prompt (src), so only then is it part of the run. */
+const hasPatch = (s) => s.interventions.some((e) => e.kind === 'patch');
 /** What the sampling answers depend on: the run plus seed and settings. */
 export const sampleKey = (s) => JSON.stringify([runKey(s), s.seed, s.temperature, s.topK, s.topP]);
 /** The run's description the worker applies before it answers. */
-export const runDesc = (s) => ({ prompt: s.prompt, gen: s.gen, interventions: s.interventions, seed: s.seed });
+export const runDesc = (s) => ({ prompt: s.prompt, gen: s.gen, interventions: s.interventions, seed: s.seed, src: hasPatch(s) ? s.src : null });
 export const samplingOf = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });

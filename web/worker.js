@@ -27,13 +27,36 @@
  *   lens      {state, maxPos}             -> grid             engine.js lens
  *   lesson    {state, lesson, grids, items, focus} -> measurement   engine.js lessonMeasure
  *   memory    {}                          -> bytes of wasm memory
+ * Interpretability (interp-engine.js; `job` verbs report {phase, fraction, done, total}
+ * progress and stop at their next chunk on {verb: 'cancel', args: {job}}, which
+ * is answered at once, outside the queue):
+ *   token      {text}                                  -> the id of the one token text names (#123 or text)
+ *   patchSetup {state, src, target, distractor}        -> tokens, target, distractor
+ *   patchGrid  {state, src, hook, target, distractor}  -> setup + {grid}   job 'patch'
+ *   dla        {state, target, distractor}             -> parts, bySource
+ *   heads      {state, seed, length}                   -> head scores, outlier dims
+ *   sparsity   {state, layer}                          -> shares, top neurons
+ *   reagent    {state, seed, ratio, maxSteps}          -> scores              job 'reagent'
+ * config carries hasTokenizer (false: a checkpoint of config.json + model.safetensors alone).
  */
 import { Glassbox } from './glassbox.js';
-import { Session } from './engine.js';
+import * as tools from './interp-engine.js';
 
 let gb = null;
 let session = null;
 let queue = Promise.resolve();
+const jobs = new Map(); // job name -> AbortController of the running job
+
+/** Runs fn(signal, onProgress) as job name: a newer job of that name, or 'cancel', aborts it. */
+async function job(name, progress, fn) {
+  jobs.get(name)?.abort();
+  const ctl = new AbortController();
+  jobs.set(name, ctl);
+  try {
+    return await fn(ctl.signal, (done, total) => progress({ phase: name, fraction: total ? done / total : 0, done, total }));
+  } finally { if (jobs.get(name) === ctl) jobs.delete(name); }
+}
+const withTok = (g) => ({ ...g.config, hasTokenizer: g.hasTokenizer });
 
 async function engine() {
   gb ??= await Glassbox.create({ wasm: new URL('./glassbox.wasm', import.meta.url) });
@@ -56,8 +79,8 @@ const verbs = {
   async loadUrl({ url }, progress) {
     const g = await engine();
     await g.loadModelFromUrl(new URL(url, self.location.href), { onProgress: progress });
-    session = new Session(g);
-    return { config: g.config, name: url };
+    session = new tools.InterpSession(g);
+    return { config: withTok(g), name: url };
   },
   async loadFiles({ files, name }, progress) {
     const g = await engine();
@@ -70,8 +93,8 @@ const verbs = {
       try { bytes[k] = new Uint8Array(await v.arrayBuffer()); } catch (e) { throw Object.assign(new Error(`${v.name || k}: cannot read the file: ${e.message}`), { code: 'io' }); }
     }
     await g.loadModel(bytes, { onProgress: progress });
-    session = new Session(g);
-    return { config: g.config, name };
+    session = new tools.InterpSession(g);
+    return { config: withTok(g), name };
   },
   tokenize: ({ text }) => needSession().tokenize(text),
   run: ({ state }) => synced(state).runInfo(),
@@ -82,6 +105,13 @@ const verbs = {
   lens: ({ state, ...a }) => synced(state).lens(a),
   lesson: ({ state, ...a }) => synced(state).lessonMeasure(a),
   memory: () => (gb ? gb.memoryBytes : 0),
+  token: ({ text }) => tools.tokenOf(needSession(), text),
+  patchSetup: ({ state, ...a }) => tools.patchSetup(synced(state), a),
+  patchGrid: ({ state, ...a }, progress) => job('patch', progress, (signal, onProgress) => tools.patchGrid(synced(state), a, { signal, onProgress })),
+  dla: ({ state, ...a }) => tools.dla(synced(state), a),
+  heads: ({ state, ...a }) => tools.heads(synced(state), a),
+  sparsity: ({ state, ...a }) => tools.sparsity(synced(state), a),
+  reagent: ({ state, ...a }, progress) => job('reagent', progress, (signal, onProgress) => tools.reagent(synced(state), a, { signal, onProgress })),
 };
 
 /* Every ArrayBuffer reachable in a result (typed arrays own fresh buffers). */
@@ -110,4 +140,12 @@ async function handle({ verb, args, id }) {
   }
 }
 
-self.onmessage = (ev) => { queue = queue.then(() => handle(ev.data)); };
+self.onmessage = (ev) => {
+  // A cancel must overtake the queue: the job it stops is what the queue waits on.
+  if (ev.data && ev.data.verb === 'cancel') {
+    jobs.get(ev.data.args?.job)?.abort(Object.assign(new Error('cancelled'), { name: 'AbortError', code: 'cancelled' }));
+    self.postMessage({ id: ev.data.id, result: { cancelled: true } });
+    return;
+  }
+  queue = queue.then(() => handle(ev.data));
+};

@@ -172,7 +172,7 @@ describe('one run state', { skip: skip || false }, () => {
     await waitToken(page, ivd.token);
     // One badge on every view of the run.
     const badges = await page.$$eval('.iv-badge:not([hidden])', (els) => els.map((e) => e.closest('[data-view]').dataset.view + ': ' + e.textContent));
-    assert.deepEqual(badges.map((b) => b.split(':')[0]).sort(), ['ablation', 'lens', 'sampling', 'stage', 'tokens']);
+    assert.deepEqual(badges.map((b) => b.split(':')[0]).sort(), ['ablation', 'dla', 'heads', 'lens', 'patching', 'reagent', 'sampling', 'sparsity', 'stage', 'tokens']);
     for (const b of badges) assert.match(b, /2 heads ablated.*L1 h2, L1 h3.*clear/);
     // Sampling: the engine's rows, in its order, with its running totals.
     const rows = await page.$$eval('[data-view="sampling"] .bars .bars-row[data-id]', (els) => els.map((e) => [Number(e.dataset.id), Number(e.dataset.cum)]));

@@ -7,8 +7,10 @@ import { stepIndex, stepList, KIND } from '../../steps.js';
 export const EMBED_VIEWS = [
   ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'interventions: clean vs intervened'], ['lens', 'logit lens'],
   ['lesson', 'this lesson step'],
+  ['patching', 'activation patching'], ['dla', 'direct logit attribution'], ['heads', 'head finder'], ['sparsity', 'MLP sparsity'], ['reagent', 'token attribution (ReAGent)'],
 ];
-const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760] };
+const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760],
+  patching: [900, 640], dla: [720, 760], heads: [720, 900], sparsity: [820, 640], reagent: [640, 560] };
 
 /** The <iframe> snippet for a view of the current state (pure; tested in Node). */
 export function embedCode(templates, src, view, stage) {

@@ -24,21 +24,22 @@ export async function readModelFiles(list, onProgress = () => {}) {
   if (!byName.has('config.json')) missing.push('config.json');
   if (!byName.has('model.safetensors')) missing.push('model.safetensors');
   const pair = byName.has('vocab.json') && byName.has('merges.txt');
-  if (!pair && !byName.has('tokenizer.json')) missing.push('a tokenizer (vocab.json + merges.txt, or tokenizer.json)');
+  // No tokenizer files at all is a valid checkpoint (it runs on ids); half a pair is a mistake.
+  if (!pair && !byName.has('tokenizer.json') && (byName.has('vocab.json') || byName.has('merges.txt'))) missing.push(byName.has('vocab.json') ? 'merges.txt (vocab.json needs it)' : 'vocab.json (merges.txt needs it)');
   if (missing.length) {
     const got = [...list].map((f) => f.name).slice(0, 8).join(', ') || 'nothing';
     throw new Error(`missing ${missing.join(' and ')}. A GPT-2 checkpoint folder has config.json, model.safetensors and vocab.json + merges.txt or tokenizer.json; got ${got}.`);
   }
   const st = byName.get('model.safetensors');
   if (st.size < 8) throw new Error(`model.safetensors is only ${st.size} bytes: it is empty or truncated.`);
-  const pick = pair ? ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'] : ['config.json', 'model.safetensors', 'tokenizer.json'];
+  const pick = pair ? ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt'] : byName.has('tokenizer.json') ? ['config.json', 'model.safetensors', 'tokenizer.json'] : ['config.json', 'model.safetensors'];
   let named = '';
   try { named = String(JSON.parse(await byName.get('config.json').text())._name_or_path || '').split('/').pop(); } catch { /* the engine reports bad JSON */ }
   // The File objects themselves go to the worker (structured clone shares
   // their data, nothing is read here), so a 500 MB checkpoint never sits in
   // the page's memory; the worker reads them (phase 'read').
   const files = { config: byName.get('config.json'), safetensors: st };
-  if (pair) { files.vocab = byName.get('vocab.json'); files.merges = byName.get('merges.txt'); } else files.tokenizerJson = byName.get('tokenizer.json');
+  if (pair) { files.vocab = byName.get('vocab.json'); files.merges = byName.get('merges.txt'); } else if (byName.has('tokenizer.json')) files.tokenizerJson = byName.get('tokenizer.json');
   onProgress({ phase: 'read', fraction: 0 });
   const dir = (st.webkitRelativePath || '').split('/')[0];
   return { files, name: dir || named || 'your model', transfer: [], pick };
