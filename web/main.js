@@ -23,6 +23,7 @@ import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
+import { measureEmbed, measureState, reportMeasured } from './lib/embed-measure.js';
 
 // ------------------------------------------------------------ view registry
 const registry = new Map();
@@ -75,7 +76,8 @@ async function guard(view, fn) {
   try { setError(view, null); await fn(); } catch (e) { setError(view, e); }
 }
 
-const live = () => store.get().status.phase === 'ready';
+const measuring = isEmbed && !!measureState(); // embed-measure.js: draw a handed-over state, ask the engine nothing
+const live = () => !measuring && store.get().status.phase === 'ready';
 
 async function refreshRun() {
   if (!live()) return;
@@ -266,6 +268,12 @@ const actions = {
     }
   },
   loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
+  /** CSS px embed.html needs to show view at width (drawn off-screen; lens and ablation data fetched first). */
+  async embedHeight(view, width) {
+    const refresh = { lens: refreshLens, ablation: refreshAblation }[view];
+    if (refresh && !store.get()[view] && !visible.has(view)) { visible.add(view); try { await refresh(); } finally { visible.delete(view); } }
+    return measureEmbed({ url: actions.shareUrl(true, view), width, state: store.get() });
+  },
   /** Link to this state: the main page, or embed.html showing one view. */
   shareUrl: (embed = false, view = 'stage') => {
     const s = store.get();
@@ -386,7 +394,18 @@ async function loadTrace() {
   if (u.gen.length === 0) store.set({ stepData: trace.steps[stepId(u.stage, u.layer)] || null });
 }
 
+/* Measure mode (embed-measure.js): draw the measuring page's state once, report the height, load nothing. */
+async function measureBoot(state) {
+  store.set({ ...state, view: decodeUrl(location.search).view || 'stage' });
+  await mount();
+  pendingChanged.add('*');
+  renderAll();
+  await document.fonts?.ready;
+  reportMeasured();
+}
+
 async function boot() {
+  if (measuring) return measureBoot(measureState());
   const s = store.get();
   if (s.model.startsWith('local:')) {
     store.set({ model: DEFAULTS.model, status: { ...s.status, error: 'This link was made with a model loaded from files on another computer; showing the default model instead.' } });

@@ -147,7 +147,8 @@ export function heatmap(o) {
   draw();
   const cellAt = (ev) => {
     const r = cv.getBoundingClientRect();
-    const x = ev.clientX - r.left, y = ev.clientY - r.top;
+    // CSS may scale the canvas to fit a narrow frame (embeds): map back to drawing units.
+    const x = (ev.clientX - r.left) * (W / (r.width || W)), y = (ev.clientY - r.top) * (H / (r.height || H));
     const j = Math.floor((x - labelW) / cw), i = Math.floor((y - top) / ch);
     return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
   };

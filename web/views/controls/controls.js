@@ -8,13 +8,21 @@ export const EMBED_VIEWS = [
   ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'head ablation'], ['lens', 'logit lens'],
   ['lesson', 'this lesson step'],
 ];
-const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760] };
+/* Frame widths per view; the heights are only a fallback: the snippet's height
+ * is measured from the view drawn at that width (actions.embedHeight). */
+export const SIZES = { stage: [820, 560], tokens: [720, 200], sampling: [640, 520], ablation: [640, 520], lens: [820, 420], lesson: [960, 760] };
 
-/** The <iframe> snippet for a view of the current state (pure; tested in Node). */
-export function embedCode(templates, src, view, stage) {
-  const [width, height] = SIZES[view] || SIZES.stage;
+/**
+ * The snippet for a view of the current state (pure; tested in Node): an
+ * <iframe> whose height fits the content at the prompt it was made for, and a
+ * few lines of script that keep it fitting (embed-resize.js's message) on
+ * hosts that allow scripts. origin: the Glassbox site's origin, which the
+ * script checks messages against.
+ */
+export function embedCode(templates, src, view, stage, height = null, origin = new URL(src).origin) {
+  const [width, fallback] = SIZES[view] || SIZES.stage;
   const title = view === 'stage' ? (KIND[stage]?.name || 'step') : (EMBED_VIEWS.find((v) => v[0] === view)?.[1] || view);
-  return templates.render('controls', 'embedcode', { src, width, height, title }).trim();
+  return templates.render('controls', 'embedcode', { src, width, height: height || fallback, title, origin }).trim();
 }
 
 export function controlsView({ templates, actions }) {
@@ -47,9 +55,18 @@ export function controlsView({ templates, actions }) {
         shareKind = kind;
         out.hidden = false;
         el.querySelector('[data-share="view"]').parentElement.hidden = kind !== 'embed';
-        const value = kind === 'embed' ? embedCode(templates, actions.shareUrl(true, view), view, s.stage) : actions.shareUrl(false);
+        let value = actions.shareUrl(false);
+        if (kind === 'embed') {
+          text.value = ''; note.textContent = 'measuring the view…'; out.dataset.ready = '0';
+          const width = (SIZES[view] || SIZES.stage)[0];
+          let height = null;
+          try { height = await actions.embedHeight(view, width); } catch { /* the fallback size below */ }
+          if (shareKind !== kind) return; // the learner asked for something else meanwhile
+          value = embedCode(templates, actions.shareUrl(true, view), view, s.stage, height, location.origin);
+        }
+        out.dataset.ready = '1';
         text.value = value;
-        text.rows = kind === 'embed' ? 3 : 1;
+        text.rows = kind === 'embed' ? 4 : 1;
         try { await navigator.clipboard.writeText(value); note.textContent = 'copied to the clipboard'; } catch { text.select(); note.textContent = 'select and copy'; }
       };
       on('link', () => show('link'));
