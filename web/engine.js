@@ -7,6 +7,7 @@
  */
 import { stepList, KIND } from './steps.js';
 import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
+import { keepWindow } from './lib/context-window.js';
 
 /** Copy of an activation's data (glassbox.js views die on the next call). */
 function act(gb, name) { return gb.activation(name, { copy: true }).data; }
@@ -45,13 +46,16 @@ export class Session {
    * Returns the run's tokens.
    * @param {{prompt: string, gen?: number|number[], sampling?: object, seed?: number}} a
    */
-  setRun({ prompt, gen = 0, sampling = {}, seed = 0 }) {
+  setRun({ prompt, gen = 0, sampling = {}, seed = 0, keep = 'end' }) {
     const gb = this.gb;
-    let { ids } = this.tokenize(prompt);
+    let { ids, spans } = this.tokenize(prompt);
     if (!ids.length) ids = [50256 < this.config.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
     const max = this.config.n_positions;
-    this.truncated = Math.max(0, ids.length - max);
-    if (this.truncated) ids = ids.slice(0, max);
+    // Longer than the context: keep the last tokens (or the first, keep = 'start'); context-window.js.
+    const win = keepWindow(ids, spans, max, keep);
+    ids = win.ids;
+    this.truncated = win.truncated;
+    this.window = win;
     gb.clearAblations();
     gb.setTokens(ids);
     gb.runAll();
@@ -78,7 +82,8 @@ export class Session {
   }
 
   runInfo() {
-    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated || 0, context: this.config.n_positions };
+    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated || 0, context: this.config.n_positions,
+      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null };
   }
 
   /* The RNG stream, as in the CLI: seed once, then each sample with a

@@ -88,7 +88,7 @@ async function refreshRun() {
       const cur = store.get().run;
       if (t && (!cur || cur.pending !== false) && store.get().prompt === s.prompt) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, pending: true } });
     }, () => {});
-    const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed });
+    const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed, keep: s.keep });
     if (!run) return;
     store.set({ run, gen: run.ids.slice(run.nPrompt) });
     // Off-screen views get no new data now: drop what no longer matches the run.
@@ -285,7 +285,7 @@ const actions = {
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
-  if (has('prompt')) refreshRunSoon();
+  if (has('prompt', 'keep')) refreshRunSoon();
   // Settings change only the next token: the generated ones stay (the URL carries their ids).
   else if (has('seed', 'temperature', 'topK', 'topP')) refreshPredictSoon();
   if (has('stage', 'layer') && !has('prompt')) {
@@ -297,7 +297,7 @@ store.subscribe((s, changed) => {
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view', 'lesson', 'lessonStep'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view', 'lesson', 'lessonStep', 'keep'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer

@@ -19,6 +19,7 @@
  *     lesson       string   lesson mode: '' (off) or a lessons.js LESSON_NAMES entry;
  *                           its model is models/lessons/<name>/ unless the URL names one
  *     lessonStep   number   the step of the lesson's walk (0-based)
+ *     keep         string   a prompt longer than the context keeps its 'end' (last tokens) or 'start'
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
@@ -55,6 +56,7 @@ export const DEFAULTS = Object.freeze({
   view: 'stage',
   lesson: '',
   lessonStep: 0,
+  keep: 'end',
 });
 
 /** URL parameter name -> [state field, type]. Short names keep links short. */
@@ -75,6 +77,7 @@ export const URL_FIELDS = Object.freeze({
   view: ['view', 'string'],
   lesson: ['lesson', 'lesson'],
   ls: ['lessonStep', 'int'],
+  keep: ['keep', 'keep'],
 });
 
 const LIMITS = {
@@ -88,6 +91,7 @@ const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
 function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'lesson') return LESSON_NAMES.includes(text) ? text : undefined;
+  if (type === 'keep') return text === 'start' || text === 'end' ? text : undefined;
   if (type === 'mode') return text === 'zero' || text === 'mean' ? text : undefined;
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
