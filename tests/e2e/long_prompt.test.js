@@ -56,4 +56,35 @@ describe('a prompt longer than the context', { skip: skip || false }, () => {
     assert.deepEqual(await again.page.$$eval('.tokens .tok-id', (els) => els.map((e) => Number(e.textContent))), all.slice(0, ctxLen).map((t) => t[0]));
     assert.deepEqual(problems(rec), []);
   });
+
+  test('the 256-token attention pattern: an overview that fits, a zoom with labels, keys said in place', async () => {
+    const rec = await env.open(`?stage=softmax&layer=1&prompt=${encodeURIComponent(PROMPT)}`);
+    const { page } = rec;
+    await page.waitForSelector('.stage-card .ov-canvas');
+    const fit = await page.evaluate(() => {
+      const cv = document.querySelector('.stage-card .ov-canvas'), card = document.querySelector('.stage-card');
+      return { right: cv.getBoundingClientRect().right, cardRight: card.getBoundingClientRect().right, caption: document.querySelector('.ov-caption').textContent,
+        rows: Number(cv.closest('.overview').dataset.rows), zoom: document.querySelector('.ov-zoom canvas').dataset.rows };
+    });
+    assert.ok(fit.right <= fit.cardRight, `the overview fits the view: ${JSON.stringify(fit)}`);
+    assert.equal(fit.rows, 256);
+    assert.match(fit.caption, /all 256 × 256 cells/);
+    assert.equal(fit.zoom, '24');
+    assert.match(await page.textContent('.ov-zoom-title'), /rows 233–256/);
+    // Clicking the overview's top-left corner moves the zoom there.
+    await page.locator('.stage-card .ov-canvas').scrollIntoViewIfNeeded();
+    const box = await page.locator('.stage-card .ov-canvas').boundingBox();
+    await page.mouse.click(box.x + 2, box.y + 2);
+    assert.match(await page.textContent('.ov-zoom-title'), /rows 1–24, columns 1–24/);
+    // Focused, it takes the arrow keys and says so; Esc gives them back to stepping.
+    await page.focus('.stage-card .ov-canvas');
+    assert.match(await page.textContent('.kbd-hint'), /arrow keys now move the zoom window/);
+    await page.keyboard.press('ArrowDown');
+    assert.match(await page.textContent('.ov-zoom-title'), /rows 7–30/);
+    assert.equal(await page.textContent('.stage-title'), 'Softmax: attention pattern');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.querySelector('.stage-title')?.textContent === 'Weighted sum of values');
+    assert.deepEqual(problems(rec), []);
+  });
 });

@@ -2,6 +2,7 @@
  * values, colour legends, SVG attention arcs and line charts, and a tooltip.
  * Values are read with get(i, j); null or -Infinity means "masked". */
 import { css, divRGB, probRGB, seqRGB, ink, PALETTE_CSS } from './colors.js';
+import { matrixOverview, needsOverview } from './overview.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const masked = (v) => v === null || v === -Infinity;
@@ -48,6 +49,8 @@ export function absMax(get, rows, cols) {
  * @returns {HTMLElement & {highlightRow?: (i: number|null) => void}}
  */
 export function heatmap(o) {
+  // Too large to draw cell by cell (long prompts): an overview that fits plus a zoom window (overview.js).
+  if (!o.noOverview && needsOverview(o)) return matrixOverview(o, heatmap);
   const { rows, cols, get, scale = 'div', rowLabels = [], colLabels = null } = o;
   const max = o.max ?? (scale === 'prob' ? 1 : absMax(get, rows, cols));
   const colorOf = scale === 'prob' ? (v) => probRGB(v) : scale === 'seq' ? (v) => seqRGB(v, max) : (v) => divRGB(v, max);
