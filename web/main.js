@@ -319,7 +319,9 @@ function renderAll() {
   pendingChanged = new Set();
   for (const m of mounted) {
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
+    const t0 = performance.now(); // bench/longtasks.js reads these measures: which view a long task was
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
+    performance.measure(`render:${m.name}`, { start: t0 });
   }
 }
 function wants(name) { return mounted.some((m) => m.name === name); }

@@ -24,11 +24,11 @@ const windows = new Map(); // figure label|rows|cols -> [r0, c0] of its zoom win
 export function naturalSize(o) {
   const rowLabels = o.rowLabels || [];
   const labelW = rowLabels.length ? Math.min(110, 12 + 7 * Math.max(...rowLabels.map((s) => String(s).length))) : 0;
-  const top = o.colLabels ? 46 : 4;
+  const top = o.colLabels ? 58 : 4;
   const avail = Math.max(60, (o.maxWidth || 640) - labelW);
   const cw = o.cell ?? Math.max(1, Math.min(34, Math.floor(avail / o.cols)));
   const ch = Math.max(cw, Math.min(22, Math.max(14, cw)));
-  return { labelW, top, cw, ch, W: labelW + o.cols * cw, H: top + o.rows * ch + 2, avail };
+  return { labelW, top, cw, ch, W: labelW + o.cols * cw + (o.colLabels ? 30 : 0), H: top + o.rows * ch + 2, avail };
 }
 
 /** Whether heatmap(o) should draw an overview instead. */
