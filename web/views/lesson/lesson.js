@@ -11,6 +11,7 @@ import { SCORES, cardFor, parseHeads } from '../../lib/lesson-metrics.js';
 import { heatmap, legend, pct } from '../../lib/charts.js';
 import { css, ink, probRGB } from '../../lib/colors.js';
 import { showPiece } from '../tokens/tokens.js';
+import { unpaddedHelp } from './unpadded.js';
 
 const headName = (l, h) => `L${l + 1} h${h + 1}`;
 const headsText = (list) => list.map((k) => { const [l, h] = k.split('.').map(Number); return headName(l, h); }).join(', ');
@@ -74,6 +75,7 @@ export function lessonModel(s) {
     suggest: (step.suggest || []).map(([heads, label]) => ({ heads: heads.join(' '), label, on: heads.slice().sort().join() === s.ablate.slice().sort().join() })),
     ablateStep: !!step.ablate,
   };
+  vm.unpadded = unpaddedHelp(name, s.prompt, s.run && s.run.ids.length === s.run.nPrompt ? s.predict : null);
   if (!fresh) return vm;
   // The strip: each character, marked under it when its prediction (made at t - 1) is scored.
   const pieces = s.run.pieces;
@@ -128,7 +130,7 @@ export function lessonModel(s) {
 
 export function lessonView({ templates, actions, embed }) {
   return {
-    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'ablate', 'ablateMode', 'layer', 'head', 'errors', 'status'],
+    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'ablate', 'ablateMode', 'layer', 'head', 'errors', 'status', 'predict'],
     render(el, s) {
       const vm = lessonModel(s);
       el.classList.toggle('lesson-off', !!vm.off);
@@ -160,6 +162,7 @@ export function lessonView({ templates, actions, embed }) {
         const t = additionText(Number(f.elements.a.value), Number(f.elements.b.value));
         if (t) actions.set({ prompt: t, gen: [] });
       });
+      on('[data-act="pad"]', 'click', (e) => actions.set({ prompt: e.dataset.prompt, gen: [] }));
       on('[data-act="goto-lens"]', 'click', () => document.querySelector('[data-view="lens"]')?.scrollIntoView({ behavior: 'smooth', block: 'start' }));
       const box = el.querySelector('.lesson-pattern');
       const d = s.lessonData;
