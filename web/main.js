@@ -22,6 +22,8 @@ import { samplingView } from './views/sampling/sampling.js';
 import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
+import { introView } from './views/intro/intro.js';
+import { plainView } from './views/plain/plain.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
 import { measureEmbed, measureState, reportMeasured } from './lib/embed-measure.js';
 
@@ -41,6 +43,8 @@ registerView('sampling', samplingView);
 registerView('ablation', ablationView);
 registerView('lens', lensView);
 registerView('lesson', lessonView);
+registerView('intro', introView);
+registerView('plain', plainView);
 /** Views embed.html may show. */
 const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson'];
 
@@ -200,11 +204,14 @@ async function loadModel(source) {
 
 // ------------------------------------------------------------ actions views may call
 let playTimer = 0;
+let beforeLesson = null; // the learner's prompt and place before a lesson, restored on leaving it
 const actions = {
   set: (patch) => store.set(patch),
   step(delta) {
     const s = store.get();
     if (!s.config) return;
+    // A layer picked on the Embeddings step is where Next goes (not block 1).
+    if (s.stage === 'embed' && delta === 1 && s.layer > 0) { store.set({ stage: 'ln1' }); return; }
     store.set(moveStep(s.stage, s.layer, delta, s.config.n_layer));
   },
   goto(stage, layer) { store.set(layer == null || layer < 0 ? { stage } : { stage, layer }); },
@@ -241,8 +248,12 @@ const actions = {
     const s = store.get();
     if (name && !LESSONS[name]) return;
     if (name === s.lesson) return;
-    const model = name ? lessonModelUrl(name) : DEFAULTS.model;
-    store.set({ lesson: name, lessonStep: 0, lessonData: null, ablate: [], ablateMode: 'zero', gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0 });
+    // Entering a lesson keeps the learner's own prompt and place; leaving one gives them back.
+    if (name && !s.lesson) beforeLesson = { prompt: s.prompt, gen: s.gen, model: s.model, stage: s.stage, layer: s.layer, head: s.head, ablate: s.ablate, ablateMode: s.ablateMode };
+    const back = !name && beforeLesson && !beforeLesson.model.startsWith('local:') ? beforeLesson : null;
+    if (!name) beforeLesson = null;
+    const model = name ? lessonModelUrl(name) : back ? back.model : DEFAULTS.model;
+    store.set({ lesson: name, lessonStep: 0, lessonData: null, ablate: [], ablateMode: 'zero', gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0, ...(back || {}) });
     if (name) loadLessonJson();
     if (model !== (s.status.modelName || '')) loadModel({ url: model });
   },

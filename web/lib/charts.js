@@ -172,11 +172,18 @@ export function heatmap(o) {
     draw();
     if (o.onRow) o.onRow(i);
   };
-  cv.addEventListener('focus', () => { focused = true; cur ??= [0, 0]; announce(); });
-  cv.addEventListener('blur', () => { focused = false; tip(null); draw(); if (o.onRow) o.onRow(null); });
+  // Said in place while the chart has the arrow keys (the page's ← → step otherwise); Esc gives them back.
+  const hint = document.createElement('p');
+  hint.className = 'kbd-hint on';
+  hint.hidden = true;
+  hint.textContent = 'The arrow keys now move through the cells (Home / End: row start / end). Esc gives them back to stepping.';
+  wrap.append(hint);
+  cv.addEventListener('focus', () => { focused = true; hint.hidden = false; cur ??= [0, 0]; announce(); });
+  cv.addEventListener('blur', () => { focused = false; hint.hidden = true; tip(null); draw(); if (o.onRow) o.onRow(null); });
   const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
   cv.addEventListener('keydown', (ev) => {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (ev.key === 'Escape') { ev.preventDefault(); cv.blur(); return; }
     let [i, j] = cur || [0, 0];
     if (MOVES[ev.key]) { i += MOVES[ev.key][0]; j += MOVES[ev.key][1]; }
     else if (ev.key === 'Home') j = 0;

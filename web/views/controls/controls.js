@@ -69,6 +69,7 @@ export function controlsView({ templates, actions }) {
         text.rows = kind === 'embed' ? 4 : 1;
         try { await navigator.clipboard.writeText(value); note.textContent = 'copied to the clipboard'; } catch { text.select(); note.textContent = 'select and copy'; }
       };
+      on('tour', () => document.dispatchEvent(new CustomEvent('glassbox:intro')));
       on('link', () => show('link'));
       on('embed', () => show('embed'));
       el.querySelector('[data-share="view"]').addEventListener('change', (ev) => { picked = ev.target.value; show('embed', ev.target.value); });
