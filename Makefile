@@ -24,6 +24,8 @@ FUZZ_CFLAGS := $(STD) $(WARN) $(INC) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
 
 CORE_SRC := $(wildcard core/*.c core/*/*.c)
 CORE_HDR := $(wildcard core/*.h core/*/*.h)
+# object names of the current sources only, so a deleted or moved .c leaves no stale .o in the archive
+CORE_OBJ_NAMES := $(notdir $(CORE_SRC:.c=.o))
 TEST_SRC := $(wildcard tests/native/test_*.c)
 TEST_BIN := $(patsubst tests/native/%.c,build/asan/%,$(TEST_SRC))
 PLAIN_BIN := $(patsubst tests/native/%.c,build/plain/%,$(TEST_SRC))
@@ -38,25 +40,25 @@ build/rel/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/rel/obj
 	@set -e; for f in $(CORE_SRC); do \
 	  $(CC) $(REL_CFLAGS) -c $$f -o build/rel/obj/$$(basename $$f .c).o; done
-	@rm -f $@ && ar rcs $@ build/rel/obj/*.o
+	@rm -f $@ && ar rcs $@ $(addprefix build/rel/obj/,$(CORE_OBJ_NAMES))
 
 build/asan/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/asan/obj
 	@set -e; for f in $(CORE_SRC); do \
 	  $(CC) $(ASAN_CFLAGS) -c $$f -o build/asan/obj/$$(basename $$f .c).o; done
-	@rm -f $@ && ar rcs $@ build/asan/obj/*.o
+	@rm -f $@ && ar rcs $@ $(addprefix build/asan/obj/,$(CORE_OBJ_NAMES))
 
 build/plain/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/plain/obj
 	@set -e; for f in $(CORE_SRC); do \
 	  $(CC) $(PLAIN_CFLAGS) -c $$f -o build/plain/obj/$$(basename $$f .c).o; done
-	@rm -f $@ && ar rcs $@ build/plain/obj/*.o
+	@rm -f $@ && ar rcs $@ $(addprefix build/plain/obj/,$(CORE_OBJ_NAMES))
 
 build/fuzz/libglassbox.a: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/fuzz/obj
 	@set -e; for f in $(CORE_SRC); do \
 	  $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $$f -o build/fuzz/obj/$$(basename $$f .c).o; done
-	@rm -f $@ && ar rcs $@ build/fuzz/obj/*.o
+	@rm -f $@ && ar rcs $@ $(addprefix build/fuzz/obj/,$(CORE_OBJ_NAMES))
 
 build/glassbox: $(wildcard cli/*.c) $(wildcard cli/*.h) build/rel/libglassbox.a
 	$(CC) $(REL_CFLAGS) -Icli $(wildcard cli/*.c) build/rel/libglassbox.a -lm -o $@

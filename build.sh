@@ -86,7 +86,7 @@ build_site() {
   rm -rf dist && mkdir -p dist/vendor dist/models dist/trace
   cp -r web/. dist/
   rm -rf dist/tools
-  cp wasm/glassbox.js build/wasm/glassbox.wasm dist/
+  cp wasm/glassbox.js wasm/interp.js build/wasm/glassbox.wasm dist/
   cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
   if [ -f models/default/config.json ]; then
     cp -r models/default dist/models/
@@ -119,9 +119,9 @@ build_bench() {
   say "bench builds"
   local flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -Icore)
   local wasi=(-s STANDALONE_WASM=1 -s INITIAL_MEMORY=64MB -s ALLOW_MEMORY_GROWTH=1)
-  emcc -O3 -msimd128 "${flags[@]}" "${wasi[@]}" bench/kernels_bench.c core/kernels/kernels_simd.c core/kernels/kernels_ref.c \
+  emcc -O3 -msimd128 "${flags[@]}" "${wasi[@]}" bench/kernels_bench.c core/kernels/*.c \
     -o build/kernels_bench.wasm
-  cc -O2 "${flags[@]}" bench/kernels_bench.c core/kernels/kernels_simd.c core/kernels/kernels_ref.c -lm -o build/kernels_bench
+  cc -O2 "${flags[@]}" bench/kernels_bench.c core/kernels/*.c -lm -o build/kernels_bench
   cc -O2 "${flags[@]}" bench/native_bench.c build/rel/libglassbox.a -lm -o build/bench_native
   mkdir -p bench/results/tmp
   local exports

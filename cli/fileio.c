@@ -1,4 +1,5 @@
-/* fileio.c — reads files and model directories for native callers. */
+/* fileio.c — reads files, standard input and model directories for native
+ * callers (the CLI and the native tests). */
 #include "fileio.h"
 
 #include <errno.h>
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint8_t *gb_read_file(const char *path, size_t *len, char *err, size_t cap) {
+uint8_t *cli_read_file(const char *path, size_t *len, char *err, size_t cap) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
@@ -35,7 +36,7 @@ static uint8_t *read_in_dir(const char *dir, const char *name, size_t *len, int 
                             char *err, size_t cap) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    uint8_t *buf = gb_read_file(path, len, err, cap);
+    uint8_t *buf = cli_read_file(path, len, err, cap);
     if (!buf && !required) *len = 0;
     return buf;
 }
@@ -75,7 +76,11 @@ static gb_status stream_safetensors(gb_ctx *ctx, FILE *f, const char *path, cons
     return st;
 }
 
-gb_status gb_load_model_dir(gb_ctx *ctx, const char *dir) {
+/* The tokenizer is optional: config.json + model.safetensors alone is a
+ * model that runs on token ids. Half a tokenizer (vocab.json without
+ * merges.txt, or the reverse, and no tokenizer.json) is an error: the user
+ * most likely forgot a file. */
+gb_status cli_load_model_dir(gb_ctx *ctx, const char *dir) {
     char err[4400] = "", path[4096];
     size_t lc = 0, lv = 0, lm = 0, lt = 0;
     gb_status st = GB_OK;
@@ -84,19 +89,20 @@ gb_status gb_load_model_dir(gb_ctx *ctx, const char *dir) {
     FILE *f = cfg ? fopen(path, "rb") : NULL;
     if (cfg && !f) snprintf(err, sizeof err, "%s: cannot open: %s", path, strerror(errno));
     uint8_t *voc = NULL, *mrg = NULL, *tkj = NULL;
+    int half = 0;
     if (f) {
         char ignore[600];
         voc = read_in_dir(dir, "vocab.json", &lv, 0, ignore, sizeof ignore);
-        mrg = voc ? read_in_dir(dir, "merges.txt", &lm, 0, ignore, sizeof ignore) : NULL;
+        mrg = read_in_dir(dir, "merges.txt", &lm, 0, ignore, sizeof ignore);
         if (!voc || !mrg) {
             tkj = read_in_dir(dir, "tokenizer.json", &lt, 0, ignore, sizeof ignore);
-            if (!tkj)
-                snprintf(err, sizeof err,
-                         "%s: no tokenizer found: expected vocab.json + merges.txt, or tokenizer.json",
-                         dir);
+            half = !tkj && (voc || mrg);
+            if (half)
+                snprintf(err, sizeof err, "%s: %s without %s (give both, or tokenizer.json, or neither for a model run on token ids)",
+                         dir, voc ? "vocab.json" : "merges.txt", voc ? "merges.txt" : "vocab.json");
         }
     }
-    if (!cfg || !f || (!tkj && (!voc || !mrg))) {
+    if (!cfg || !f || half) {
         st = GB_E_IO;
     } else {
         st = stream_safetensors(ctx, f, path, cfg, lc, err, sizeof err);
@@ -108,4 +114,35 @@ gb_status gb_load_model_dir(gb_ctx *ctx, const char *dir) {
     free(cfg); free(voc); free(mrg); free(tkj);
     if (st == GB_E_IO) gb_report_error(ctx, st, err);
     return st;
+}
+
+uint8_t *cli_read_stream(FILE *f, const char *what, size_t *len, char *err, size_t cap) {
+    size_t n = 0, size = 1 << 16;
+    uint8_t *buf = malloc(size + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, size - n, f);
+        n += got;
+        if (got == 0) break;
+        if (n == size) {
+            uint8_t *b = size > ((size_t)1 << 30) ? NULL : realloc(buf, 2 * size + 1);
+            if (!b) {
+                free(buf);
+                snprintf(err, cap, "%s: more than 1 GB, or out of memory", what);
+                return NULL;
+            }
+            buf = b, size *= 2;
+        }
+    }
+    if (!buf) {
+        snprintf(err, cap, "%s: out of memory", what);
+        return NULL;
+    }
+    if (ferror(f)) {
+        snprintf(err, cap, "%s: read failed: %s", what, strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
 }

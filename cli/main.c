@@ -1,119 +1,87 @@
 /* main.c — the `glassbox` command-line tool: tokenize, trace, generate.
  *
- *   glassbox tokenize --model DIR [--pieces] TEXT
- *   glassbox trace    --model DIR (--prompt TEXT | --tokens 1,2,3) --out FILE.safetensors
- *   glassbox generate --model DIR --prompt TEXT -n N [--temperature T] [--top-k K]
- *                     [--top-p P] [--seed S] [--ids]
+ *   glassbox tokenize --model DIR [--pieces] (TEXT | - | --prompt-file FILE)
+ *   glassbox trace    --model DIR (--tokens 1,2,3 | --prompt TEXT | ...) --out FILE [--batch-dim]
+ *   glassbox generate --model DIR (--prompt TEXT | --tokens LIST | --ids LIST | ...) [-n N]
+ *                     [--temperature T] [--top-k K] [--top-p P] [--seed S] [--ids]
  *
- * All engine errors come back as a one-line message and exit status 1;
- * usage errors exit with 2.
+ * The command line is parsed and checked in args.c (usage errors exit 2);
+ * everything the model or the engine refuses comes back as the engine's
+ * one-line message and exit status 1. `glassbox COMMAND --help` for more.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "fileio.h"
 #include "glassbox.h"
 #include "trace.h"
 
-typedef struct {
-    const char *cmd, *model, *prompt, *tokens, *out, *text;
-    int n, top_k, pieces, ids;
-    float temperature, top_p;
-    unsigned long long seed;
-} options;
-
-static void usage(FILE *f) {
-    fputs("usage:\n"
-          "  glassbox tokenize --model DIR [--pieces] TEXT\n"
-          "      print the token ids of TEXT, space-separated (--pieces: one token per line\n"
-          "      with its id and text)\n"
-          "  glassbox trace --model DIR (--prompt TEXT | --tokens 1,2,3) --out FILE.safetensors\n"
-          "      run the model and write every activation (F32, TransformerLens hook names)\n"
-          "  glassbox generate --model DIR --prompt TEXT -n N [--temperature T] [--top-k K]\n"
-          "                    [--top-p P] [--seed S] [--ids]\n"
-          "      print the continuation (defaults: temperature 0.8, top-k 0 = off,\n"
-          "      top-p 1 = off, seed 1; temperature 0 is greedy; --ids prints token ids)\n"
-          "\nDIR is a Hugging Face GPT-2 directory: config.json, model.safetensors and\n"
-          "vocab.json + merges.txt or tokenizer.json.\n",
-          f);
-}
-
-static int bad_usage(const char *msg, const char *arg) {
-    fprintf(stderr, "glassbox: %s%s%s\n(run 'glassbox --help' for usage)\n", msg, arg ? ": " : "",
-            arg ? arg : "");
-    return 2;
-}
-
-static int parse_number(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno == 0 && end != s && *end == 0;
-}
-
-static int parse_args(int argc, char **argv, options *o) {
-    memset(o, 0, sizeof *o);
-    o->temperature = 0.8f; o->top_p = 1.0f; o->seed = 1; o->n = 20;
-    if (argc < 2) return bad_usage("missing command", NULL);
-    o->cmd = argv[1];
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double x;
-        int takes = 1;
-        if (!strcmp(a, "--pieces")) { o->pieces = 1; takes = 0; }
-        else if (!strcmp(a, "--ids")) { o->ids = 1; takes = 0; }
-        else if (a[0] != '-' || !strcmp(a, "-")) { o->text = a; takes = 0; }
-        else if (!v) return bad_usage("missing value after", a);
-        else if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--prompt")) o->prompt = v;
-        else if (!strcmp(a, "--tokens")) o->tokens = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!parse_number(v, &x)) return bad_usage("expected a number after", a);
-        else if (!strcmp(a, "-n")) o->n = (int)x;
-        else if (!strcmp(a, "--temperature")) o->temperature = (float)x;
-        else if (!strcmp(a, "--top-k")) o->top_k = (int)x;
-        else if (!strcmp(a, "--top-p")) o->top_p = (float)x;
-        else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)x;
-        else return bad_usage("unknown option", a);
-        i += takes;
-    }
-    if (!o->model) return bad_usage("--model DIR is required", NULL);
-    return 0;
-}
-
 static int fail(gb_ctx *ctx) {
     fprintf(stderr, "glassbox: %s\n", gb_error_message(ctx));
-    return 1;
+    return EXIT_REFUSED;
 }
 
-/* Tokens from --tokens "1,2,3" or by tokenizing --prompt. Caller frees. */
-static int32_t *get_tokens(gb_ctx *ctx, const options *o, int *n) {
-    if (o->tokens) {
-        size_t cap = strlen(o->tokens) / 2 + 1;
-        int32_t *ids = malloc(sizeof *ids * cap);
-        const char *p = o->tokens;
-        *n = 0;
-        while (ids && *p) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p || (*end && *end != ',') || v < 0 || v > 0x7fffffff) {
-                gb_report_error(ctx, GB_E_ARG, "--tokens must be comma-separated non-negative integers");
-                free(ids);
-                return NULL;
-            }
-            ids[(*n)++] = (int32_t)v;
-            p = *end ? end + 1 : end;
-        }
-        return ids;
+/* The prompt's text (caller frees): --prompt, TEXT, or read from
+ * --prompt-file / '-' (standard input). NULL with the error in ctx. */
+static char *prompt_text(gb_ctx *ctx, const cli_options *o, size_t *len) {
+    const char *file = o->prompt_file ? o->prompt_file : o->text && !strcmp(o->text, "-") ? "-" : NULL;
+    if (file) {
+        char err[4400];
+        uint8_t *b = !strcmp(file, "-") ? cli_read_stream(stdin, "standard input", len, err, sizeof err)
+                                        : cli_read_file(file, len, err, sizeof err);
+        if (!b) gb_report_error(ctx, GB_E_IO, err);
+        return (char *)b;
     }
-    const char *text = o->prompt ? o->prompt : o->text;
-    if (!text) { gb_report_error(ctx, GB_E_ARG, "give --prompt TEXT or --tokens 1,2,3"); return NULL; }
-    size_t len = strlen(text);
-    int32_t *ids = malloc(sizeof *ids * (len + 1));
-    if (!ids || gb_tokenize(ctx, text, len, ids, NULL, (int)len + 1, n) != GB_OK) { free(ids); return NULL; }
+    const char *t = o->prompt ? o->prompt : o->text;
+    *len = strlen(t);
+    char *copy = malloc(*len + 1);
+    if (copy) memcpy(copy, t, *len + 1);
+    else gb_report_error(ctx, GB_E_OOM, "out of memory");
+    return copy;
+}
+
+/* "1,2,3" into ids (caller frees). */
+static int32_t *parse_ids(gb_ctx *ctx, const char *list, int *n) {
+    size_t cap = strlen(list) / 2 + 1;
+    int32_t *ids = malloc(sizeof *ids * cap);
+    const char *p = list;
+    *n = 0;
+    while (ids && *p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || v < 0 || v > 0x7fffffff || *p == '-' || *p == '+') {
+            gb_report_error(ctx, GB_E_ARG, "token ids must be comma-separated non-negative integers, as 464,3290,286");
+            free(ids);
+            return NULL;
+        }
+        ids[(*n)++] = (int32_t)v;
+        p = *end ? end + 1 : end;
+    }
+    if (ids && *n == 0) {
+        gb_report_error(ctx, GB_E_ARG, "no token ids given");
+        free(ids);
+        return NULL;
+    }
+    return ids;
+}
+
+/* The prompt as ids: --tokens / --ids, or the text tokenized (caller frees).
+ * *text (may be NULL) gets the text, or NULL when ids were given. */
+static int32_t *prompt_ids(gb_ctx *ctx, const cli_options *o, int *n, char **text) {
+    if (text) *text = NULL;
+    if (o->tokens) return parse_ids(ctx, o->tokens, n);
+    size_t len;
+    char *t = prompt_text(ctx, o, &len);
+    int32_t *ids = t ? malloc(sizeof *ids * (len + 1)) : NULL;
+    if (t && !ids) gb_report_error(ctx, GB_E_OOM, "out of memory");
+    if (ids && gb_tokenize(ctx, t, len, ids, NULL, (int)len + 1, n) != GB_OK) {
+        free(ids);
+        ids = NULL;
+    }
+    if (ids && text) *text = t;
+    else free(t);
     return ids;
 }
 
@@ -132,9 +100,9 @@ static void print_piece(gb_ctx *ctx, int32_t id) {
     putchar('\n');
 }
 
-static int cmd_tokenize(gb_ctx *ctx, const options *o) {
+static int cmd_tokenize(gb_ctx *ctx, const cli_options *o) {
     int n;
-    int32_t *ids = get_tokens(ctx, o, &n);
+    int32_t *ids = prompt_ids(ctx, o, &n, NULL);
     if (!ids) return fail(ctx);
     for (int i = 0; i < n; i++) {
         if (o->pieces) print_piece(ctx, ids[i]);
@@ -142,16 +110,18 @@ static int cmd_tokenize(gb_ctx *ctx, const options *o) {
     }
     if (!o->pieces) putchar('\n');
     free(ids);
-    return 0;
+    return EXIT_OK;
 }
 
-static int cmd_trace(gb_ctx *ctx, const options *o) {
-    if (!o->out) return bad_usage("trace needs --out FILE.safetensors", NULL);
+static int cmd_trace(gb_ctx *ctx, const cli_options *o) {
     int n;
-    int32_t *ids = get_tokens(ctx, o, &n);
-    int rc = !ids || gb_set_tokens(ctx, ids, n) || gb_run_all(ctx) || gb_write_trace(ctx, o->out);
+    char *text;
+    int32_t *ids = prompt_ids(ctx, o, &n, &text);
+    trace_info info = {o->model, text, o->batch_dim};
+    int rc = !ids || gb_set_tokens(ctx, ids, n) || gb_run_all(ctx) || cli_write_trace(ctx, o->out, &info);
     free(ids);
-    return rc ? fail(ctx) : 0;
+    free(text);
+    return rc ? fail(ctx) : EXIT_OK;
 }
 
 static int print_token(gb_ctx *ctx, int32_t id, int as_id) {
@@ -164,38 +134,48 @@ static int print_token(gb_ctx *ctx, int32_t id, int as_id) {
     return 0;
 }
 
-static int cmd_generate(gb_ctx *ctx, const options *o) {
+static int cmd_generate(gb_ctx *ctx, const cli_options *o) {
     int n;
-    int32_t *ids = get_tokens(ctx, o, &n);
+    int32_t *ids = prompt_ids(ctx, o, &n, NULL);
     if (!ids || gb_set_tokens(ctx, ids, n)) { free(ids); return fail(ctx); }
     free(ids);
+    /* every new token but the last is appended: check the context first,
+     * rather than fail after printing part of the text */
+    int ctx_len = gb_get_config(ctx)->n_positions;
+    if (o->n > 0 && (long)n + o->n - 1 > ctx_len) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%d prompt tokens + %ld new exceed the model's context of %d positions; lower -n",
+                 n, o->n, ctx_len);
+        gb_report_error(ctx, GB_E_RANGE, msg);
+        return fail(ctx);
+    }
+    int as_ids = o->ids_out || !gb_has_tokenizer(ctx); /* without a tokenizer, ids are all there is */
     gb_seed(ctx, o->seed);
-    gb_sample_params p = {o->temperature, o->top_k, o->top_p};
-    for (int i = 0; i < o->n; i++) {
+    gb_sample_params p = {(float)o->temperature, (int)o->top_k, (float)o->top_p};
+    for (long i = 0; i < o->n; i++) {
         gb_sample_trace tr;
         if (gb_run_all(ctx) || gb_sample(ctx, &p, &tr)) return fail(ctx);
-        if (print_token(ctx, tr.token, o->ids)) return fail(ctx);
+        if (print_token(ctx, tr.token, as_ids)) return fail(ctx);
         if (i + 1 < o->n && gb_append_tokens(ctx, &tr.token, 1)) return fail(ctx);
     }
-    if (!o->ids) putchar('\n');
-    return 0;
+    if (!as_ids) putchar('\n');
+    return EXIT_OK;
 }
 
+int gb_cmd_patch(int argc, char **argv);     /* cmd_patch.c */
+int gb_cmd_attribute(int argc, char **argv); /* cmd_attribute.c */
+
 int main(int argc, char **argv) {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
-        usage(stdout);
-        return 0;
-    }
-    options o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc) return rc;
-    if (strcmp(o.cmd, "tokenize") && strcmp(o.cmd, "trace") && strcmp(o.cmd, "generate"))
-        return bad_usage("unknown command", o.cmd);
+    if (argc >= 2 && !strcmp(argv[1], "patch")) return gb_cmd_patch(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "attribute")) return gb_cmd_attribute(argc, argv);
+    cli_options o;
+    int rc = cli_parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
     gb_ctx *ctx = gb_create();
-    if (!ctx) { fputs("glassbox: out of memory\n", stderr); return 1; }
-    if (gb_load_model_dir(ctx, o.model)) rc = fail(ctx);
-    else if (!strcmp(o.cmd, "tokenize")) rc = cmd_tokenize(ctx, &o);
-    else if (!strcmp(o.cmd, "trace")) rc = cmd_trace(ctx, &o);
+    if (!ctx) { fputs("glassbox: out of memory\n", stderr); return EXIT_REFUSED; }
+    if (cli_load_model_dir(ctx, o.model)) rc = fail(ctx);
+    else if (o.cmd == CMD_TOKENIZE) rc = cmd_tokenize(ctx, &o);
+    else if (o.cmd == CMD_TRACE) rc = cmd_trace(ctx, &o);
     else rc = cmd_generate(ctx, &o);
     gb_destroy(ctx);
     return rc;

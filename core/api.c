@@ -21,6 +21,7 @@ gb_ctx *gb_create(void) {
 }
 
 static void free_run(gb_ctx *ctx) {
+    gb_interp_free(ctx);
     gb_acts_free(&ctx->acts);
     free(ctx->tokens); free(ctx->done); free(ctx->qkv); free(ctx->iv);
     free(ctx->sample_buf); free(ctx->sample_order); free(ctx->sample_bucket); free(ctx->lens_buf);
@@ -50,6 +51,14 @@ gb_status gb_report_error(gb_ctx *ctx, gb_status code, const char *msg) {
     return GB_FAIL(&ctx->err, code, "%s", msg);
 }
 
+#define REQUIRE_TOKENIZER(ctx)                                                              \
+    do {                                                                                    \
+        REQUIRE_MODEL(ctx);                                                                 \
+        if (!(ctx)->tok)                                                                    \
+            return GB_FAIL(&(ctx)->err, GB_E_STATE, "this checkpoint has no tokenizer "     \
+                           "(no vocab.json + merges.txt or tokenizer.json): give token ids, not text"); \
+    } while (0)
+
 #define REQUIRE_MODEL(ctx)                                                                  \
     do {                                                                                    \
         if (!(ctx)) return GB_E_ARG;                                                        \
@@ -74,37 +83,54 @@ static gb_status alloc_run(gb_ctx *ctx) {
     return GB_OK;
 }
 
-/* owned: safetensors is ours to keep or free (gb_load_model_owned, or a
- * streaming load, which passes what it packed on the way as prepacked). */
-gb_status gb_ctx_load(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
-                      const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
-                      unsigned prepacked, const uint8_t *vocab_json, size_t vocab_len,
-                      const uint8_t *merges_txt, size_t merges_len,
-                      const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    if (!ctx) {
-        free(owned);
-        return GB_E_ARG;
-    }
+/* The load is driven from here, down into load/loader.c (which never calls
+ * back up): begin, write, finish, then the tokenizer and the run state. */
+void gb_load_cancel(gb_ctx *ctx) {
+    if (!ctx) return;
+    gb_loader_free(ctx->loader);
+    ctx->loader = NULL;
+}
+
+gb_status gb_load_begin(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
+                        size_t safetensors_len) {
+    if (!ctx) return GB_E_ARG;
+    gb_load_cancel(ctx);
     gb_err_clear(&ctx->err);
-    gb_model m;
+    return gb_loader_begin(&ctx->loader, config_json, config_len, safetensors_len, &ctx->err);
+}
+
+gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n) {
+    if (!ctx) return GB_E_ARG;
+    gb_err_clear(&ctx->err);
+    if (!ctx->loader) return GB_FAIL(&ctx->err, GB_E_STATE, "no load in progress: call gb_load_begin first");
+    gb_status s = gb_loader_write(ctx->loader, bytes, n, &ctx->err);
+    if (s) gb_load_cancel(ctx);
+    return s;
+}
+
+/* Makes m (and tok) the loaded model; on failure both are freed and the
+ * previous model stays loaded. */
+static gb_status install(gb_ctx *ctx, gb_model *m, const uint8_t *vocab_json, size_t vocab_len,
+                         const uint8_t *merges_txt, size_t merges_len,
+                         const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
     gb_tokenizer *tok = NULL;
-    gb_status s = owned ? gb_model_load_owned(&m, config_json, config_len, owned, safetensors_len, prepacked, &ctx->err)
-                        : gb_model_load(&m, config_json, config_len, safetensors, safetensors_len, &ctx->err);
-    if (s) return s;
-    s = gb_tokenizer_load(&tok, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
-                          tokenizer_json_len, &ctx->err);
-    if (!s && gb_tokenizer_vocab_size(tok) > m.mc.c.vocab_size)
+    gb_status s = GB_OK;
+    /* config.json + model.safetensors alone is a model that runs on ids */
+    if (vocab_json || merges_txt || tokenizer_json)
+        s = gb_tokenizer_load(&tok, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
+                              tokenizer_json_len, &ctx->err);
+    if (!s && tok && gb_tokenizer_vocab_size(tok) > m->mc.c.vocab_size)
         s = GB_FAIL(&ctx->err, GB_E_SHAPE, "tokenizer has %d tokens but config.json vocab_size is %d",
-                    gb_tokenizer_vocab_size(tok), m.mc.c.vocab_size);
+                    gb_tokenizer_vocab_size(tok), m->mc.c.vocab_size);
     if (s) {
-        gb_model_free(&m);
+        gb_model_free(m);
         gb_tokenizer_free(tok);
-        return s; /* the previous model stays loaded */
+        return s;
     }
     free_run(ctx);
     gb_model_free(&ctx->model);
     gb_tokenizer_free(ctx->tok);
-    ctx->model = m;
+    ctx->model = *m;
     ctx->tok = tok;
     ctx->loaded = 1;
     ctx->scratch_layer = -1;
@@ -113,25 +139,32 @@ gb_status gb_ctx_load(gb_ctx *ctx, const uint8_t *config_json, size_t config_len
     return s;
 }
 
+gb_status gb_load_finish(gb_ctx *ctx, const uint8_t *vocab_json, size_t vocab_len,
+                         const uint8_t *merges_txt, size_t merges_len,
+                         const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
+    if (!ctx) return GB_E_ARG;
+    gb_err_clear(&ctx->err);
+    if (!ctx->loader) return GB_FAIL(&ctx->err, GB_E_STATE, "no load in progress: call gb_load_begin first");
+    gb_model m;
+    gb_status s = gb_loader_finish(ctx->loader, &m, &ctx->err);
+    gb_load_cancel(ctx);
+    if (s) return s;
+    return install(ctx, &m, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json, tokenizer_json_len);
+}
+
+/* The bytes in memory are one piece of the same stream. */
 gb_status gb_load_model(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
                         const uint8_t *safetensors, size_t safetensors_len,
                         const uint8_t *vocab_json, size_t vocab_len,
                         const uint8_t *merges_txt, size_t merges_len,
                         const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    return gb_ctx_load(ctx, config_json, config_len, safetensors, safetensors_len, NULL, 0,
-                       vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
-                       tokenizer_json_len);
+    gb_status s = gb_load_begin(ctx, config_json, config_len, safetensors_len);
+    if (!s) s = gb_load_write(ctx, safetensors, safetensors_len);
+    if (!s) s = gb_load_finish(ctx, vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json, tokenizer_json_len);
+    return s;
 }
 
-gb_status gb_load_model_owned(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len,
-                              const uint8_t *vocab_json, size_t vocab_len,
-                              const uint8_t *merges_txt, size_t merges_len,
-                              const uint8_t *tokenizer_json, size_t tokenizer_json_len) {
-    return gb_ctx_load(ctx, config_json, config_len, safetensors, safetensors_len, safetensors, 0,
-                       vocab_json, vocab_len, merges_txt, merges_len, tokenizer_json,
-                       tokenizer_json_len);
-}
+int gb_has_tokenizer(const gb_ctx *ctx) { return ctx && ctx->loaded && ctx->tok; }
 
 const gb_config *gb_get_config(const gb_ctx *ctx) {
     return ctx && ctx->loaded ? &ctx->model.mc.c : NULL;
@@ -140,19 +173,19 @@ const gb_config *gb_get_config(const gb_ctx *ctx) {
 /* ------------------------------------------------------------------ tokenizer */
 gb_status gb_tokenize(gb_ctx *ctx, const char *text, size_t len, int32_t *ids, int32_t *spans,
                       int cap, int *n_tokens) {
-    REQUIRE_MODEL(ctx);
+    REQUIRE_TOKENIZER(ctx);
     if ((!text && len) || !n_tokens || (!ids && cap > 0))
         return GB_FAIL(&ctx->err, GB_E_ARG, "tokenize: NULL argument");
     return gb_tokenizer_encode(ctx->tok, text ? text : "", len, ids, spans, cap, n_tokens, &ctx->err);
 }
 
 gb_status gb_token_bytes(gb_ctx *ctx, int32_t id, const char **bytes, size_t *len) {
-    REQUIRE_MODEL(ctx);
+    REQUIRE_TOKENIZER(ctx);
     return gb_tokenizer_token_bytes(ctx->tok, id, bytes, len, &ctx->err);
 }
 
 gb_status gb_decode(gb_ctx *ctx, const int32_t *ids, int n, char *out, size_t cap, size_t *out_len) {
-    REQUIRE_MODEL(ctx);
+    REQUIRE_TOKENIZER(ctx);
     return gb_tokenizer_decode(ctx->tok, ids, n, out, cap, out_len, &ctx->err);
 }
 

@@ -1,5 +1,5 @@
 /* ctx.h — the engine handle's insides, shared by api.c, forward.c, sample.c
- * and intervene.c. Callers outside core/ only see the opaque gb_ctx. */
+ * and intervene.c (core/load/ never sees it). Callers outside core/ only see the opaque gb_ctx. */
 #ifndef GB_CTX_H
 #define GB_CTX_H
 
@@ -8,6 +8,7 @@
 
 #include "run/acts.h"
 #include "glassbox.h"
+#include "load/loader.h"
 #include "load/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -32,6 +33,8 @@ struct gb_ctx {
     /* interventions: entries of the run (intervene.c) */
     gb_intervention *iv;   /* [GB_MAX_INTERVENTIONS] */
     int n_iv;
+    int iv_suspended;      /* 1 while a tool runs another sequence (patch source, head finder) */
+    struct gb_interp *interp; /* patch source, grid probe, ReAGent state (run/interp.h); NULL until used */
 
     /* sampler (sample.c) */
     uint64_t seed;         /* the stream's starting state (never 0) */
@@ -41,20 +44,9 @@ struct gb_ctx {
     int sample_valid;      /* sample_buf/sample_order hold the last sampling call's answer */
     float *lens_buf;       /* [vocab] the logit lens's and gb_top_tokens' scratch */
 
-    /* a streaming load in progress (load_stream.c), or NULL */
-    struct gb_load_stream *stream;
+    /* a load in progress (gb_load_begin .. gb_load_finish), or NULL */
+    gb_loader *loader;
 };
-
-/* load_stream.c: the GB_PREPACKED_* parts the load in progress is packing as
- * its bytes arrive (0 before the header is in, or with no plan). For tests. */
-unsigned gb_load_stream_parts(const gb_ctx *ctx);
-
-/* api.c: loads into ctx; owned/prepacked as gb_model_load_owned's. */
-gb_status gb_ctx_load(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
-                      const uint8_t *safetensors, size_t safetensors_len, uint8_t *owned,
-                      unsigned prepacked, const uint8_t *vocab_json, size_t vocab_len,
-                      const uint8_t *merges_txt, size_t merges_len,
-                      const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 
 /* Stage numbering (see glassbox.h). */
 static inline int gb_stage_attn(int layer) { return 1 + 2 * layer; }
@@ -81,6 +73,8 @@ void gb_apply_interventions(gb_ctx *ctx, int hook, int layer, float *data, int t
 /* The first block whose intervened values depend on every position of the run
  * (a mean ablation), so appending tokens must recompute from there; -1 none. */
 int gb_first_whole_run_layer(const gb_ctx *ctx);
+/* run/patch.c: frees ctx->interp (with the model's run). */
+void gb_interp_free(gb_ctx *ctx);
 
 /* The factor scores are multiplied by in block `layer` (config.json's
  * scale_attn_weights and scale_attn_by_inverse_layer_idx). */

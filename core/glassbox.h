@@ -58,36 +58,28 @@ const char *gb_status_name(gb_status s);         /* "GB_E_FORMAT" ... */
 gb_status gb_report_error(gb_ctx *ctx, gb_status code, const char *msg);
 
 /* ---------------------------------------------------------------- loading */
-/* Loads a Hugging Face GPT-2 directory given as bytes. The tokenizer is either
- * vocab.json + merges.txt, or tokenizer.json (pass NULL/0 for the other).
- * Weights may be F32, F16 or BF16; they are converted to F32 once. On failure
- * the previously loaded model (if any) stays loaded and usable. */
+/* Loads a Hugging Face GPT-2 checkpoint given as bytes: config.json,
+ * model.safetensors (weights F32, F16 or BF16, converted to F32 once), and
+ * optionally a tokenizer: vocab.json + merges.txt, or tokenizer.json (pass
+ * NULL/0 for what is absent). Without any tokenizer the model runs on token
+ * ids; gb_tokenize and friends then return GB_E_STATE. On failure the
+ * previously loaded model (if any) stays loaded and usable.
+ * Exactly gb_load_begin, gb_load_write of all the bytes, gb_load_finish. */
 gb_status gb_load_model(gb_ctx *ctx,
                         const uint8_t *config_json, size_t config_len,
                         const uint8_t *safetensors, size_t safetensors_len,
                         const uint8_t *vocab_json, size_t vocab_len,
                         const uint8_t *merges_txt, size_t merges_len,
                         const uint8_t *tokenizer_json, size_t tokenizer_json_len);
-/* The same, but the engine takes ownership of safetensors, which must come
- * from malloc (in WASM: the module's own malloc), whether or not the load
- * succeeds: do not use or free it after the call. F32 tensors are then used
- * where they lie instead of being copied, so loading costs no second copy of
- * the weights in time or memory (bytes of tensors the model does not use,
- * e.g. attn.bias buffers, stay allocated with it). */
-gb_status gb_load_model_owned(gb_ctx *ctx,
-                              const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len,
-                              const uint8_t *vocab_json, size_t vocab_len,
-                              const uint8_t *merges_txt, size_t merges_len,
-                              const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 /* The same load with model.safetensors arriving in pieces (a download, a file
  * read in chunks): gb_load_begin takes config.json and the file's exact size;
  * gb_load_write takes the next n bytes, split anywhere; gb_load_finish takes
- * the tokenizer and loads as gb_load_model_owned would, with the same errors.
- * The engine keeps one copy of the file and packs the matmul weights as their
- * bytes arrive, so there is no second pass over them. More bytes than
- * announced, or fewer at finish, is an error; any error ends the load (as
- * gb_load_cancel) and the previously loaded model stays usable throughout. */
+ * the tokenizer (as gb_load_model) and makes the model current. The header
+ * is checked as soon as it is in (an error there fails that gb_load_write);
+ * each weight is then written once, straight into the layout its kernel
+ * reads, so the engine never holds the file. More bytes than announced, or
+ * fewer at finish, is an error; any error ends the load (as gb_load_cancel)
+ * and the previously loaded model stays usable throughout. */
 gb_status gb_load_begin(gb_ctx *ctx, const uint8_t *config_json, size_t config_len,
                         size_t safetensors_len);
 gb_status gb_load_write(gb_ctx *ctx, const uint8_t *bytes, size_t n);
@@ -96,6 +88,8 @@ gb_status gb_load_finish(gb_ctx *ctx,
                          const uint8_t *merges_txt, size_t merges_len,
                          const uint8_t *tokenizer_json, size_t tokenizer_json_len);
 void gb_load_cancel(gb_ctx *ctx); /* drops a load in progress; no-op without one */
+/* 1 when the loaded model came with a tokenizer, 0 without one (or no model). */
+int gb_has_tokenizer(const gb_ctx *ctx);
 const gb_config *gb_get_config(const gb_ctx *ctx); /* NULL before a model loads */
 
 /* ---------------------------------------------------------------- tokenizer */
@@ -269,6 +263,139 @@ gb_status gb_top_tokens(gb_ctx *ctx, int pos, int k, int32_t *ids, float *probs)
 gb_status gb_attn_scores_unmasked(gb_ctx *ctx, int layer, float *out, size_t cap);
 /* The L2 norm of each row (position) of a [T, n] activation into out[T]. */
 gb_status gb_row_norms(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
+
+/* ---------------------------------------------------------------- interpretability tools */
+/* Activation patching, direct logit attribution, a head finder, MLP sparsity
+ * and ReAGent token attribution (core/run/patch.c, attribute.c, heads.c,
+ * sparsity.c, reagent.c). Names follow TransformerLens; the numbers are raw
+ * (no layer norm folded into weights). Each call reads the run as it is,
+ * interventions included, and leaves it as it was (tools that run another
+ * sequence put the caller's tokens back; the run then recomputes on the next
+ * gb_run_*, so pointers from gb_activation_data die).
+ *
+ * Metric. "Logit difference" LD = logit[target] - logit[distractor] at the
+ * run's last position T-1.
+ *
+ * Activation patching is "denoising" (TransformerLens, ARENA): the run holds
+ * the CORRUPTED prompt; the patch source holds the CLEAN prompt; a patch
+ * copies one activation of the clean run into the corrupted run. */
+
+/* Runs ids (1..n_positions tokens) with no interventions, keeps its
+ * hook_resid_pre, hook_attn_out, hook_mlp_out and hook_z of every block, and
+ * puts the caller's run back. Replaces any earlier source. */
+gb_status gb_set_patch_source(gb_ctx *ctx, const int32_t *ids, int n);
+gb_status gb_clear_patch_source(gb_ctx *ctx);
+/* The source's tokens (NULL and *n = 0 without one). */
+const int32_t *gb_patch_source_tokens(const gb_ctx *ctx, int *n);
+/* GB_IV_PATCH entries (gb_add_intervention): hook is blocks.L.hook_resid_pre,
+ * blocks.L.hook_attn_out, blocks.L.hook_mlp_out (head -1) or
+ * blocks.L.attn.hook_z (head h: that head's slice only); pos -1 = every
+ * position. The source's value at the same position is copied in; positions
+ * the source does not have are left alone. Needs a patch source. */
+
+/* The two baselines of the grids: LD of the source (clean) and of the run
+ * (corrupted, with its interventions). Runs the run's blocks if needed. */
+gb_status gb_patch_baselines(gb_ctx *ctx, int target, int distractor, float *ld_clean,
+                             float *ld_corrupted);
+/* Columns of a patching grid for hook (rows are blocks): T for hook_resid_pre,
+ * hook_attn_out and hook_mlp_out (one position patched at a time), n_head for
+ * hook_z (one head, every position). -1 for any other hook. */
+int gb_patch_grid_cols(const gb_ctx *ctx, int hook);
+/* Cells [first, first + count) of the grid, row-major (cell = layer * cols +
+ * col), into out[count]: (LD_patched - LD_corrupted) / (LD_clean -
+ * LD_corrupted), so 1 = the clean behaviour restored, 0 = no effect. Each cell
+ * recomputes only blocks from the patched one on and only positions from the
+ * patched one on (earlier positions cannot see it); the metric reads the last
+ * block's residual through ln_final, so the unembedding runs for two tokens,
+ * not the vocabulary. Call it in chunks to report progress or cancel; the
+ * run's own interventions stay applied. Needs source and run of equal length;
+ * fails (GB_E_STATE) when LD_clean == LD_corrupted. */
+gb_status gb_patch_grid(gb_ctx *ctx, int hook, int target, int distractor, int first, int count,
+                        float *out);
+
+/* Direct logit attribution at the last position T-1: the residual stream
+ * there is the sum of hook_embed, hook_pos_embed, and per block each head's
+ * hook_z[h] @ W_O[h] ("hook_result"), the attention bias attn.c_proj.bias
+ * and hook_mlp_out (its c_proj bias included). Each piece v goes through
+ * ln_final with its scale s frozen at the run's value (ln_final.hook_scale,
+ * as TransformerLens's apply_ln_to_stack): part(v) = (v - mean(v)) .
+ * (w_lnf * (W_U[target] - W_U[distractor])) / s. ln_final's bias adds the
+ * constant b_lnf . (W_U[target] - W_U[distractor]). So
+ *   total = embed + pos_embed + sum(heads) + sum(attn_bias) + sum(mlp)
+ *           + ln_final_bias + remainder
+ * where remainder is float rounding (< 1e-4 of the total), except when a
+ * patch replaces hook_resid_pre or hook_attn_out: that difference was
+ * written by no component, and remainder holds it.
+ * heads [n_layer * n_head], attn_bias [n_layer], mlp [n_layer];
+ * other[5] = embed, pos_embed, ln_final_bias, remainder, total (the LD). */
+gb_status gb_dla(gb_ctx *ctx, int target, int distractor, float *heads, float *attn_bias,
+                 float *mlp, float *other);
+/* Each head's part split by source position j: pattern[h, T-1, j] *
+ * part(hook_v[j, h] @ W_O[h]), into out[n_layer * n_head * T]; a head's row
+ * sums to its gb_dla part (for a head whose hook_z an intervention replaced,
+ * to what its pattern computed before that). */
+gb_status gb_dla_by_source(gb_ctx *ctx, int target, int distractor, float *out, size_t cap);
+
+/* Head finder. The sequence: [bos] (if bos >= 0) + r + r, where r holds
+ * `length` distinct ids from [lo, hi) drawn by a partial Fisher-Yates shuffle
+ * of lo..hi-1: for i = 0..length-1, j = i + (splitmix64() % (hi - lo - i)),
+ * swap a[i], a[j]; r[i] = a[i]. SplitMix64 (Steele et al.) starts from state
+ * = seed. out holds (bos >= 0) + 2 * length ids. */
+gb_status gb_repeated_tokens(uint64_t seed, int length, int lo, int hi, int bos, int32_t *out);
+/* Scores of every head on that sequence, run with no interventions (the
+ * caller's run is put back). Each is a mean of attention-pattern entries;
+ * o = (bos >= 0), the second copy is q = o + length .. o + 2*length - 1:
+ *   0 previous_token     mean over q >= 1 of pattern[q, q-1]
+ *   1 induction          mean over the second copy of pattern[q, q-length+1]
+ *                        (TransformerLens / ARENA: attend to the token after
+ *                        the earlier occurrence of the current one)
+ *   2 duplicate_token    mean over the second copy of pattern[q, q-length]
+ *   3 sink               mean over q >= 1 of pattern[q, 0] (first token)
+ *   4 virtual_induction  layer >= 1: max over heads g of earlier blocks of the
+ *                        mean over the second copy of (P_head @ P_g)[q, q-length+1]:
+ *                        induction through one earlier head (K/V composition,
+ *                        the measure of models/lessons/induction); layer 0: 0
+ * scores[5 * n_layer * n_head] (score-major). outlier_share (may be NULL):
+ * [n_layer * n_embd], for each block's hook_resid_post and each dimension d,
+ * the share of positions where |x_d - mean(x)| > 6 std(x), mean and
+ * population std over the row's n_embd values ("outlier dimensions").
+ * length: 2..128, with hi - lo >= length and the sequence within n_positions. */
+enum { GB_HEAD_PREV = 0, GB_HEAD_INDUCTION = 1, GB_HEAD_DUPLICATE = 2, GB_HEAD_SINK = 3,
+       GB_HEAD_VIRTUAL_INDUCTION = 4, GB_HEAD_NUM_SCORES = 5 };
+gb_status gb_head_finder(gb_ctx *ctx, uint64_t seed, int length, int lo, int hi, int bos,
+                         float *scores, float *outlier_share);
+/* The same outlier share on the current run: out[n_layer * n_embd]. */
+gb_status gb_outlier_dims(gb_ctx *ctx, float sigma, float *out);
+
+/* MLP sparsity of the run: for each block and position, the share of the
+ * d_mlp neurons with mlp.hook_post > 0 (active) and > threshold (above);
+ * active/above [n_layer * T]. */
+gb_status gb_mlp_sparsity(gb_ctx *ctx, float threshold, float *active, float *above);
+/* The k neurons of a block with the largest hook_post at pos (-1: the
+ * largest over every position), descending: ids[k], acts[k]. k <= 1024. */
+gb_status gb_mlp_top_neurons(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids, float *acts);
+/* A neuron's output weights (row of mlp.c_proj.weight, [n_embd]) projected
+ * on the unembedding, W_out[neuron] . W_U[v], directly (no ln_final): the k
+ * tokens it most promotes (largest first), ids[k], values[k]. k <= 1024. */
+gb_status gb_neuron_top_tokens(gb_ctx *ctx, int layer, int neuron, int k, int32_t *ids, float *values);
+
+/* ReAGent-style token attribution (Zhao & Shan 2024, replace-and-measure),
+ * step-wise so a worker can show progress and cancel. The predicted token y
+ * is the run's argmax at T-1; p = its probability. Each step draws (seeded
+ * SplitMix64) a random set of max(1, round(ratio * T)) positions, replaces
+ * each by a uniformly random other id of the vocabulary, runs the model and
+ * measures d = p(y | run) - p(y | replaced). A position's score is the mean d
+ * over steps that replaced it minus the mean d over steps that kept it.
+ * Stopping rule: from step 32 on, every 8 steps, keep the ceil(T / 2)
+ * highest-scoring positions and replace the others (a fresh draw): if y is
+ * still the argmax, the ranking explains the prediction and it stops; else at
+ * max_steps. The run's interventions stay applied; after every call the run
+ * holds its own tokens again. */
+gb_status gb_reagent_begin(gb_ctx *ctx, uint64_t seed, float ratio, int max_steps);
+/* Up to n steps; *steps = steps done so far, *finished = 1 when stopped. */
+gb_status gb_reagent_step(gb_ctx *ctx, int n, int *steps, int *finished);
+/* scores[T] and the predicted token. */
+gb_status gb_reagent_scores(gb_ctx *ctx, float *scores, int32_t *target);
 
 #ifdef __cplusplus
 }

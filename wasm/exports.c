@@ -163,3 +163,19 @@ gb_status gbw_get_intervention(gb_ctx *ctx, int index, int32_t *iv) {
     iv[0] = (int32_t)e.kind; iv[1] = e.hook; iv[2] = e.layer; iv[3] = e.head; iv[4] = e.pos;
     return GB_OK;
 }
+
+// ---------------------------------------------------------------- interpretability tools
+/* The tools whose C signature carries a uint64 seed, with it split in two u32
+ * halves (seed = hi << 32 | lo); the rest are exported as they are. */
+gb_status gbw_repeated_tokens(uint32_t seed_lo, uint32_t seed_hi, int length, int lo, int hi, int bos, int32_t *out) {
+    return gb_repeated_tokens(((uint64_t)seed_hi << 32) | seed_lo, length, lo, hi, bos, out);
+}
+
+gb_status gbw_head_finder(gb_ctx *ctx, uint32_t seed_lo, uint32_t seed_hi, int length, int lo, int hi, int bos,
+                          float *scores, float *outlier_share) {
+    return gb_head_finder(ctx, ((uint64_t)seed_hi << 32) | seed_lo, length, lo, hi, bos, scores, outlier_share);
+}
+
+gb_status gbw_reagent_begin(gb_ctx *ctx, uint32_t seed_lo, uint32_t seed_hi, float ratio, int max_steps) {
+    return gb_reagent_begin(ctx, ((uint64_t)seed_hi << 32) | seed_lo, ratio, max_steps);
+}

@@ -447,7 +447,10 @@ export class Glassbox {
 
   /**
    * Loads a Hugging Face GPT-2 model given as bytes. The tokenizer is either
-   * vocab + merges, or tokenizerJson. On failure the previous model stays.
+   * vocab + merges, or tokenizerJson, or absent: config + safetensors alone is
+   * a model that runs on token ids (hasTokenizer is then false, and tokenize,
+   * tokenBytes and decode throw GlassboxError 'state'). On failure the
+   * previous model stays.
    * @param {{config, safetensors, vocab?, merges?, tokenizerJson?}} files
    *   each Uint8Array | ArrayBuffer (config/vocab/merges/tokenizerJson may be strings;
    *   safetensors may be a Blob or File, streamed from disk without a JS copy)
@@ -466,8 +469,8 @@ export class Glassbox {
     };
     if (!parts.config) throw new GlassboxError('arg', 'loadModel: config (config.json bytes) is required');
     if (!parts.safetensors) throw new GlassboxError('arg', 'loadModel: safetensors (model.safetensors bytes) is required');
-    if (!parts.tokenizerJson && !(parts.vocab && parts.merges)) {
-      throw new GlassboxError('arg', 'loadModel: give vocab + merges (vocab.json, merges.txt) or tokenizerJson (tokenizer.json)');
+    if (!parts.tokenizerJson && !parts.vocab !== !parts.merges) {
+      throw new GlassboxError('arg', `loadModel: ${parts.vocab ? 'vocab without merges' : 'merges without vocab'}: give both (vocab.json, merges.txt), or tokenizerJson (tokenizer.json), or neither for a model run on token ids`);
     }
     await this._revive();
     const report = opts.onProgress || (() => {});
@@ -531,6 +534,7 @@ export class Glassbox {
           tj ? 0 : ptrs.merges || 0, tj ? 0 : len('merges'),
           ptrs.tokenizerJson || 0, len('tokenizerJson'));
         this._config = this._readConfig();
+        this._hasTokenizer = this._call('gb_has_tokenizer', this._ctx) === 1;
         this._hookCache = null;
         report({ phase: 'parse', fraction: 1 });
       },
@@ -540,7 +544,7 @@ export class Glassbox {
 
   /**
    * Fetches a model directory (config.json, model.safetensors, and vocab.json +
-   * merges.txt or tokenizer.json) and loads it. model.safetensors is streamed
+   * merges.txt or tokenizer.json, or no tokenizer files) and loads it. model.safetensors is streamed
    * straight into wasm memory with 'download' progress from Content-Length.
    * @param {string|URL} baseUrl  directory URL (http(s) or file:); a trailing / is added
    * @param {{onProgress?: Function}} [opts]
@@ -551,14 +555,14 @@ export class Glassbox {
     const at = (name) => new URL(name, base);
     const config = await readUrl(at('config.json'), 'config.json');
     let vocab = await readUrl(at('vocab.json'), 'vocab.json', true);
-    let merges = vocab ? await readUrl(at('merges.txt'), 'merges.txt', true) : null;
+    let merges = await readUrl(at('merges.txt'), 'merges.txt', true);
     let tokenizerJson = null;
     if (!vocab || !merges) {
-      vocab = merges = null;
       tokenizerJson = await readUrl(at('tokenizer.json'), 'tokenizer.json', true);
-      if (!tokenizerJson) {
-        throw new GlassboxError('io', `${base.href}: no tokenizer found: expected vocab.json + merges.txt, or tokenizer.json`);
+      if (!tokenizerJson && (vocab || merges)) {
+        throw new GlassboxError('io', `${base.href}: ${vocab ? 'vocab.json without merges.txt' : 'merges.txt without vocab.json'}: give both, or tokenizer.json, or neither for a model run on token ids`);
       }
+      vocab = merges = null; // no tokenizer files: the model runs on token ids
     }
     const stUrl = at('model.safetensors');
     if (stUrl.protocol === 'file:') {
@@ -612,6 +616,9 @@ export class Glassbox {
 
   /** Hyper-parameters of the loaded model, or null before one loads. */
   get config() { return this._config; }
+
+  /** Whether the loaded model came with tokenizer files (false before one loads). */
+  get hasTokenizer() { return !!this._config && this._hasTokenizer; }
 
   // ---------------------------------------------------------------- tokenizer
 

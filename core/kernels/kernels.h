@@ -12,6 +12,7 @@
 #define GB_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* out[T,N] = x[T,K] @ w[K,N] + b[N]; w is in GPT-2's Conv1D layout (row k
  * holds the weights from input k to every output), used in place. b may be
@@ -55,6 +56,12 @@ void gb_pack_nt_inplace(float *w, int N, int K, float *scratch);
 void gb_pack_nt_inplace_ref(float *w, int N, int K, float *scratch);
 /* Row n of w packed by gb_pack_nt_inplace, into out[K]. */
 void gb_packed_nt_row(float *out, const float *w, int N, int K, int n);
+/* One panel of nn <= GB_PACK_NR rows of an output-major [.., K] matrix,
+ * read from src (the rows as stored: nn * K little-endian floats, any
+ * alignment) and written transposed into panel (nn * K floats), as
+ * gb_pack_nt_inplace lays it out. */
+void gb_pack_nt_from(float *panel, const uint8_t *src, int nn, int K);
+void gb_pack_nt_from_ref(float *panel, const uint8_t *src, int nn, int K);
 /* out[T,N] = x[T,K] @ w[N,K]^T with w packed by gb_pack_nt_inplace. Order
  * per output as gb_matmul_nt_ref (k ascending from 0): without FMA the SIMD
  * version matches it bit for bit. */
@@ -76,6 +83,9 @@ void gb_softmax_ref(float *out, const float *x, int n);
 /* GPT-2's GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 void gb_gelu(float *out, const float *x, size_t n);
 void gb_gelu_ref(float *out, const float *x, size_t n);
+/* GELU, exact erf form (config.json's "gelu"): 0.5 x (1 + erf(x / sqrt 2)). */
+void gb_gelu_erf(float *out, const float *x, size_t n);
+void gb_gelu_erf_ref(float *out, const float *x, size_t n);
 
 /* sum_i a[i] b[i] */
 float gb_dot(const float *a, const float *b, int n);
@@ -96,6 +106,34 @@ void gb_matvec_ref(float *out, const float *m, size_t ldm, const float *x, int n
  * then gb_axpy per row, so the SIMD version matches the reference bit for bit. */
 void gb_vecmat(float *out, const float *p, const float *m, size_t ldm, int n, int D);
 void gb_vecmat_ref(float *out, const float *p, const float *m, size_t ldm, int n, int D);
+
+/* Weights in the kernels' layouts (kernels_layout.c). The loader never
+ * computes a panel offset: it asks for a matrix's layout by role, sizes the
+ * destination rows * cols floats, and streams the matrix's bytes as stored
+ * (row-major little-endian F32) through gb_layout_write. Which kernel reads
+ * the result follows from the kind: KN_PANELS gb_matmul_packed, NT_PANELS
+ * gb_matmul_nt_packed / gb_packed_nt_row, ROWS the plain kernels. */
+typedef enum { GB_LAYOUT_ROWS, GB_LAYOUT_KN_PANELS, GB_LAYOUT_NT_PANELS } gb_layout_kind;
+typedef struct {
+    gb_layout_kind kind;
+    int rows, cols;               /* the matrix as stored */
+} gb_layout;
+/* A block matrix, [K,N] in Conv1D layout: panels when gb_packable, else rows. */
+gb_layout gb_layout_conv1d(int K, int N);
+/* An output-major [N,K] matrix (the LM head, wte when tied): panels. */
+gb_layout gb_layout_nt(int N, int K);
+/* Anything else: as stored. */
+gb_layout gb_layout_rows(int rows, int cols);
+/* Floats of scratch gb_layout_write needs for l (0: none, scratch may be NULL). */
+size_t gb_layout_scratch_floats(const gb_layout *l);
+/* Writes bytes [off, off + n) of the stored matrix into dst (rows * cols
+ * floats) in layout l. Pieces may be cut anywhere, even inside a float; each
+ * byte is written once; pieces of an NT_PANELS matrix come in order (a panel
+ * cut between pieces is finished by the piece holding its last byte).
+ * Written in full, dst equals the stored matrix packed by gb_pack_inplace
+ * (KN) or gb_pack_nt_inplace (NT). */
+void gb_layout_write(const gb_layout *l, float *dst, size_t off, const uint8_t *src, size_t n,
+                     float *scratch);
 
 /* "wasm-simd128", "sse2", "avx2" or "scalar": the path gb_* dispatch to. */
 const char *gb_kernels_isa(void);

@@ -2,7 +2,7 @@
  *
  * Plain C in llm.c's style: no intrinsics, one loop nest per kernel, float
  * accumulation. These define what every kernel computes; the SIMD versions in
- * kernels_simd.c are tested against them (tests/native/test_kernels.c), and
+ * kernels_*.c are tested against them (tests/native/test_kernels.c), and
  * they are the fallback where no SIMD path exists.
  *
  * Accumulation order is part of the contract and is stated on each kernel.
@@ -93,6 +93,13 @@ void gb_pack_nt_inplace_ref(float *w, int N, int K, float *scratch) {
     }
 }
 
+/* Element by element, each float read with memcpy (src may be unaligned). */
+void gb_pack_nt_from_ref(float *panel, const uint8_t *src, int nn, int K) {
+    for (int j = 0; j < nn; j++)
+        for (int k = 0; k < K; k++)
+            memcpy(panel + (size_t)k * nn + j, src + ((size_t)j * K + k) * sizeof(float), sizeof(float));
+}
+
 void gb_packed_nt_row(float *out, const float *w, int N, int K, int n) {
     int n0 = n - n % GB_PACK_NR, nn = N - n0 < GB_PACK_NR ? N - n0 : GB_PACK_NR;
     const float *p = w + (size_t)n0 * K + (n - n0);
@@ -169,6 +176,12 @@ void gb_gelu_ref(float *out, const float *x, size_t n) {
         float u = s * (v + 0.044715f * v * v * v);
         out[i] = 0.5f * v * (1.0f + tanhf(u));
     }
+}
+
+/* GELU in its exact erf form (HF "gelu"), literally, in float:
+ * 0.5 x (1 + erf(x / sqrt 2)). */
+void gb_gelu_erf_ref(float *out, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
 // ----------------------------------------------------------------------------

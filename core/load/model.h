@@ -1,11 +1,11 @@
-/* model.h — a GPT-2 checkpoint's weights, in F32, named after the HF tensors.
- * Shapes are in Conv1D order (input dim first), as stored by Hugging Face;
- * the four matrices of each block and the LM head are then packed in place
- * at load (see `packed`, `lm_head_packed`), the other tensors stay as stored.
- * So an F32 tensor can be used where it lies in the safetensors bytes: when
- * the engine owns those bytes (gb_model_load_owned), loading copies nothing
- * for them; other dtypes, misaligned tensors, and every tensor of a borrowed
- * buffer (gb_model_load) are converted into one arena. */
+/* model.h — a GPT-2 checkpoint's weights, in F32, named after the HF tensors,
+ * and the plan that fills them (gb_model_plan, run by loader.c once the
+ * safetensors header has arrived).
+ * Shapes are in Conv1D order (input dim first), as stored by Hugging Face.
+ * Every weight lives in one arena, in the layout the kernels chose for it
+ * (kernels.h's gb_layout): the block matrices in gb_matmul_packed's panels
+ * when their shapes allow (`packed`), the LM head in gb_matmul_nt_packed's
+ * (`lm_head_packed`), the rest as stored. */
 #ifndef GB_MODEL_H
 #define GB_MODEL_H
 
@@ -34,11 +34,10 @@ typedef struct {
     gb_block_weights *h;          /* [n_layer] */
     float *ln_f_w, *ln_f_b;       /* [C] */
     float *lm_head;               /* [V, C]: wte when tied, else its own rows */
-    float *arena;                 /* tensors converted or copied at load (NULL if none) */
-    uint8_t *file;                /* owned safetensors bytes that tensors point into (NULL if none) */
-    int packed;                   /* 1: the block matrices are packed in place (gb_pack_inplace,
-                                     kernels.h) for gb_matmul_packed; 0: Conv1D layout, gb_matmul */
-    int lm_head_packed;           /* 1: lm_head (wte when tied) is packed in place (gb_pack_nt_inplace):
+    float *arena;                 /* every tensor above points into it */
+    int packed;                   /* 1: the block matrices are in GB_LAYOUT_KN_PANELS, for
+                                     gb_matmul_packed; 0: as stored, for gb_matmul */
+    int lm_head_packed;           /* 1: lm_head (wte when tied) is in GB_LAYOUT_NT_PANELS:
                                      read it through gb_model_embedding / gb_model_lm_head */
 } gb_model;
 
@@ -46,35 +45,23 @@ typedef struct {
  * must also hold the file bytes and activations). */
 #define GB_MAX_WEIGHT_BYTES ((uint64_t)3 << 30)
 
-/* Loads from borrowed bytes: every tensor is copied or converted into the
- * arena; the caller keeps (and may free) safetensors. */
-gb_status gb_model_load(gb_model *m, const uint8_t *config_json, size_t config_len,
-                        const uint8_t *safetensors, size_t safetensors_len, gb_err *e);
-/* Takes ownership of safetensors (from malloc), loaded or not: F32 tensors at
- * 4-byte-aligned addresses are used in place and the bytes are freed by
- * gb_model_free; if no tensor stays in them they are freed before returning.
- * prepacked (GB_PREPACKED_*): parts that gb_model_pack_plan planned and the
- * caller has already packed in the bytes (a streaming load); 0 otherwise. */
-gb_status gb_model_load_owned(gb_model *m, const uint8_t *config_json, size_t config_len,
-                              uint8_t *safetensors, size_t safetensors_len, unsigned prepacked,
-                              gb_err *e);
-
-/* What loading an owned buffer will pack in place, as byte ranges of the
- * file: the block matrices ([K,N] Conv1D -> gb_pack_inplace's panels) and the
- * LM head ([V,C] -> gb_pack_nt_inplace's panels), in file order of the tensor
- * list. A streaming load packs these as the bytes arrive, then passes *parts
- * as gb_model_load_owned's prepacked. Nothing planned (0, *parts = 0) when
- * the header or config would make the load fail, or nothing can be packed in
- * place; the load then reports or packs as usual. out holds 4 * n_layer + 1. */
-enum { GB_PREPACKED_BLOCKS = 1, GB_PREPACKED_LM_HEAD = 2 };
-enum { GB_PACK_RANGE_KN, GB_PACK_RANGE_NT };
+/* Where one weight's bytes go: the file's bytes [begin, end) (dtype F32,
+ * F16 or BF16) become rows * cols floats at dst, in layout. */
 typedef struct {
     size_t begin, end;            /* byte offsets in the whole file */
-    int kind;                     /* GB_PACK_RANGE_* */
-    int rows, cols;               /* the tensor's shape as stored */
-} gb_pack_range;
-int gb_model_pack_plan(const gb_model_config *mc, const gb_safetensors *st,
-                       gb_pack_range *out, unsigned *parts);
+    gb_dtype dtype;
+    float *dst;
+    gb_layout layout;
+} gb_weight_dest;
+
+/* Plans a load from the parsed header (st, data not needed) of a checkpoint
+ * whose config is mc: finds every tensor the config implies (with or without
+ * the "transformer." prefix, lm_head.weight tied or not) and checks its shape
+ * and dtype before anything is allocated, then allocates m's arena once and
+ * points every weight into it. *dests (the caller's to free) gets one entry
+ * per weight in file order, *n of them. On failure m holds nothing. */
+gb_status gb_model_plan(gb_model *m, const gb_model_config *mc, const gb_safetensors *st,
+                        gb_weight_dest **dests, int *n, gb_err *e);
 void gb_model_free(gb_model *m);
 
 /* out[n_embd] = the token's embedding (row `token` of wte, wherever packing put it). */

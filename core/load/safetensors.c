@@ -92,25 +92,74 @@ static gb_status parse_tensor(gb_st_tensor *t, const gb_json *doc, int32_t obj,
     return GB_OK;
 }
 
-static int by_begin(const void *a, const void *b) {
+/* Data order: by begin, then end, so a zero-byte tensor sits before a
+ * tensor starting at the same offset. */
+static int by_range(const void *a, const void *b) {
     const gb_st_tensor *x = *(const gb_st_tensor *const *)a, *y = *(const gb_st_tensor *const *)b;
-    return x->begin < y->begin ? -1 : x->begin > y->begin;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* Two tensors sharing bytes would alias silently: reject the file. */
-static gb_status check_overlaps(gb_safetensors *st, gb_err *e) {
-    if (st->n_tensors < 2) return GB_OK;
-    gb_st_tensor **order = malloc(sizeof *order * (size_t)st->n_tensors);
+static int by_name(const void *a, const void *b) {
+    return strcmp((*(const gb_st_tensor *const *)a)->name, (*(const gb_st_tensor *const *)b)->name);
+}
+
+/* What the reference library (safetensors' validate) refuses, refused here:
+ * a name listed twice (one would shadow the other), two tensors sharing
+ * bytes (they would alias), bytes no tensor claims between, before or after
+ * the tensors (the offsets do not describe the file). */
+static gb_status check_layout(gb_safetensors *st, gb_err *e) {
+    int n = st->n_tensors;
+    if (n == 0)
+        return st->data_len ? GB_FAIL(e, GB_E_FORMAT, "%s: the data section holds %zu bytes but the header lists no tensors",
+                                      st->what, st->data_len)
+                            : GB_OK;
+    gb_st_tensor **order = malloc(sizeof *order * (size_t)n);
     if (!order) return GB_FAIL(e, GB_E_OOM, "%s: out of memory", st->what);
-    for (int i = 0; i < st->n_tensors; i++) order[i] = &st->tensors[i];
-    qsort(order, (size_t)st->n_tensors, sizeof *order, by_begin);
+    for (int i = 0; i < n; i++) order[i] = &st->tensors[i];
     gb_status s = GB_OK;
-    for (int i = 1; i < st->n_tensors && !s; i++)
-        if (order[i]->begin < order[i - 1]->end)
-            s = GB_FAIL(e, GB_E_FORMAT, "%s: tensors %s and %s overlap in the data section",
-                        st->what, order[i - 1]->name, order[i]->name);
+    qsort(order, (size_t)n, sizeof *order, by_name);
+    for (int i = 1; i < n && !s; i++)
+        if (strcmp(order[i]->name, order[i - 1]->name) == 0)
+            s = GB_FAIL(e, GB_E_FORMAT, "%s: tensor %s is listed twice in the header", st->what, order[i]->name);
+    qsort(order, (size_t)n, sizeof *order, by_range);
+    if (!s && order[0]->begin != 0)
+        s = GB_FAIL(e, GB_E_FORMAT, "%s: the data section starts with %zu bytes no tensor claims (first tensor %s begins at %zu)",
+                    st->what, order[0]->begin, order[0]->name, order[0]->begin);
+    for (int i = 1; i < n && !s; i++) {
+        const gb_st_tensor *p = order[i - 1], *t = order[i];
+        if (t->begin < p->end)
+            s = GB_FAIL(e, GB_E_FORMAT, "%s: tensors %s [%zu, %zu) and %s [%zu, %zu) overlap in the data section",
+                        st->what, p->name, p->begin, p->end, t->name, t->begin, t->end);
+        else if (t->begin > p->end)
+            s = GB_FAIL(e, GB_E_FORMAT, "%s: %zu bytes between tensors %s (ends at %zu) and %s (begins at %zu) belong to no tensor",
+                        st->what, t->begin - p->end, p->name, p->end, t->name, t->begin);
+    }
+    if (!s && order[n - 1]->end != st->data_len)
+        s = GB_FAIL(e, GB_E_FORMAT, "%s: the data section has %zu bytes after the last tensor %s (ends at %zu of %zu)",
+                    st->what, st->data_len - order[n - 1]->end, order[n - 1]->name, order[n - 1]->end, st->data_len);
     free(order);
     return s;
+}
+
+/* __metadata__, when present, is an object of strings to strings. */
+static gb_status check_metadata(const gb_safetensors *st, const gb_json *doc, int32_t v, gb_err *e) {
+    if (doc->nodes[v].type != GB_JSON_OBJECT)
+        return GB_FAIL(e, GB_E_FORMAT, "%s: __metadata__ must be a JSON object of strings to strings", st->what);
+    int32_t k = gb_json_first(doc, v);
+    for (int32_t i = 0; i < doc->nodes[v].count; i++) {
+        int32_t val = doc->nodes[k].skip;
+        if (doc->nodes[val].type != GB_JSON_STRING) {
+            char key[64] = "";
+            size_t n = 0;
+            gb_json_string(doc, k, key, sizeof key - 1, &n);
+            key[n < sizeof key - 1 ? n : sizeof key - 1] = 0;
+            return GB_FAIL(e, GB_E_FORMAT, "%s: __metadata__ entry \"%s\" is not a string (metadata maps strings to strings)",
+                           st->what, key);
+        }
+        k = doc->nodes[val].skip;
+    }
+    return GB_OK;
 }
 
 static gb_status parse_entries(gb_safetensors *st, const gb_json *doc, gb_err *e) {
@@ -123,7 +172,10 @@ static gb_status parse_entries(gb_safetensors *st, const gb_json *doc, gb_err *e
     int32_t k = gb_json_first(doc, 0);
     for (int32_t i = 0; i < n_pairs; i++) {
         int32_t v = doc->nodes[k].skip;
-        if (!gb_json_string_eq(doc, k, "__metadata__")) {
+        gb_status s;
+        if (gb_json_string_eq(doc, k, "__metadata__")) {
+            s = check_metadata(st, doc, v, e);
+        } else {
             gb_st_tensor *t = &st->tensors[st->n_tensors];
             size_t n = 0;
             gb_json_string(doc, k, NULL, 0, &n);
@@ -132,12 +184,48 @@ static gb_status parse_entries(gb_safetensors *st, const gb_json *doc, gb_err *e
             gb_json_string(doc, k, t->name, n, &n);
             t->name[n] = 0;
             st->n_tensors++;
-            gb_status s = parse_tensor(t, doc, v, st->data_len, st->what, e);
-            if (s) return s;
+            s = parse_tensor(t, doc, v, st->data_len, st->what, e);
         }
+        if (s) return s;
         k = doc->nodes[v].skip;
     }
-    return check_overlaps(st, e);
+    return check_layout(st, e);
+}
+
+gb_status gb_st_parse_header(gb_safetensors *st, const uint8_t *header, size_t header_len,
+                             size_t file_len, const char *what, gb_err *e) {
+    memset(st, 0, sizeof *st);
+    st->what = what;
+    if (!gb_add_size(8, header_len, &st->data_offset) || st->data_offset > file_len)
+        return GB_FAIL(e, GB_E_FORMAT,
+                       "%s: header length %zu is larger than the file (%zu bytes): truncated or not safetensors",
+                       what, header_len, file_len);
+    st->data_len = file_len - st->data_offset;
+    gb_json doc;
+    gb_status s = gb_json_parse(&doc, (const char *)header, header_len, what, e);
+    if (s) return s;
+    if (doc.nodes[0].type != GB_JSON_OBJECT)
+        s = GB_FAIL(e, GB_E_FORMAT, "%s: header is not a JSON object", what);
+    else
+        s = parse_entries(st, &doc, e);
+    gb_json_free(&doc);
+    if (s) gb_st_free(st);
+    return s;
+}
+
+gb_status gb_st_header_len(const uint8_t first8[8], size_t file_len, const char *what, size_t *out,
+                           gb_err *e) {
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | first8[i];
+    if (hlen > file_len - 8)
+        return GB_FAIL(e, GB_E_FORMAT,
+                       "%s: header length %llu is larger than the file (%zu bytes): truncated or not safetensors",
+                       what, (unsigned long long)hlen, file_len);
+    if (hlen > GB_ST_MAX_HEADER)
+        return GB_FAIL(e, GB_E_FORMAT, "%s: header of %llu bytes exceeds the %u-byte limit", what,
+                       (unsigned long long)hlen, GB_ST_MAX_HEADER);
+    *out = (size_t)hlen;
+    return GB_OK;
 }
 
 gb_status gb_st_parse(gb_safetensors *st, const uint8_t *buf, size_t len, const char *what,
@@ -147,27 +235,10 @@ gb_status gb_st_parse(gb_safetensors *st, const uint8_t *buf, size_t len, const 
     if (!buf || len < 8)
         return GB_FAIL(e, GB_E_FORMAT, "%s: file is %zu bytes, too short for a safetensors header",
                        what, len);
-    uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
-    if (hlen > len - 8)
-        return GB_FAIL(e, GB_E_FORMAT,
-                       "%s: header length %llu is larger than the file (%zu bytes): truncated or not safetensors",
-                       what, (unsigned long long)hlen, len);
-    if (hlen > GB_ST_MAX_HEADER)
-        return GB_FAIL(e, GB_E_FORMAT, "%s: header of %llu bytes exceeds the %u-byte limit", what,
-                       (unsigned long long)hlen, GB_ST_MAX_HEADER);
-    st->data = buf + 8 + hlen;
-    st->data_offset = 8 + (size_t)hlen;
-    st->data_len = len - 8 - (size_t)hlen;
-    gb_json doc;
-    gb_status s = gb_json_parse(&doc, (const char *)buf + 8, (size_t)hlen, what, e);
-    if (s) return s;
-    if (doc.nodes[0].type != GB_JSON_OBJECT)
-        s = GB_FAIL(e, GB_E_FORMAT, "%s: header is not a JSON object", what);
-    else
-        s = parse_entries(st, &doc, e);
-    gb_json_free(&doc);
-    if (s) gb_st_free(st);
+    size_t hlen;
+    gb_status s = gb_st_header_len(buf, len, what, &hlen, e);
+    if (!s) s = gb_st_parse_header(st, buf + 8, hlen, len, what, e);
+    if (!s) st->data = buf + st->data_offset;
     return s;
 }
 

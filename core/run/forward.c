@@ -35,6 +35,7 @@ static void embed_rows(gb_ctx *ctx, int t0, int t1) {
         for (int i = 0; i < C; i++)
             x[(size_t)t * C + i] = emb[(size_t)t * C + i] + pos[(size_t)t * C + i];
     }
+    gb_apply_interventions(ctx, HOOK_RESID_PRE, 0, x, t0, t1);
 }
 
 /* ------------------------------------------------------------------ attention */
@@ -84,15 +85,12 @@ static void attn_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     gb_apply_interventions(ctx, HOOK_Z, layer, z, t0, t1);
     float *out = ACT(HOOK_ATTN_OUT, layer) + (size_t)t0 * C;
     linear(m, out, z + (size_t)t0 * C, w->attn_c_proj_w, w->attn_c_proj_b, n, C, C);
+    gb_apply_interventions(ctx, HOOK_ATTN_OUT, layer, ACT(HOOK_ATTN_OUT, layer), t0, t1);
     float *mid = ACT(HOOK_RESID_MID, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) mid[i] = x[i] + out[i];
 }
 
 /* ------------------------------------------------------------------ MLP */
-static void gelu_erf(float *out, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
-
 /* Block `layer`, second half: resid_post = resid_mid + mlp(ln2(resid_mid)). */
 static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     const gb_model *m = &ctx->model;
@@ -105,14 +103,17 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
     float *pre = ACT(HOOK_MLP_PRE, layer) + (size_t)t0 * M;
     float *post = ACT(HOOK_MLP_POST, layer) + (size_t)t0 * M;
     linear(m, pre, ln, w->c_fc_w, w->c_fc_b, n, C, M);
-    if (m->mc.act == GB_ACT_GELU_ERF) gelu_erf(post, pre, (size_t)n * M);
+    if (m->mc.act == GB_ACT_GELU_ERF) gb_gelu_erf(post, pre, (size_t)n * M);
     else gb_gelu(post, pre, (size_t)n * M);
     float *out = ACT(HOOK_MLP_OUT, layer) + (size_t)t0 * C;
     linear(m, out, post, w->mlp_c_proj_w, w->mlp_c_proj_b, n, M, C);
+    gb_apply_interventions(ctx, HOOK_MLP_OUT, layer, ACT(HOOK_MLP_OUT, layer), t0, t1);
     float *res = ACT(HOOK_RESID_POST, layer) + (size_t)t0 * C;
     for (size_t i = 0; i < (size_t)n * C; i++) res[i] = mid[i] + out[i];
-    if (layer + 1 < m->mc.c.n_layer)
+    if (layer + 1 < m->mc.c.n_layer) {
         memcpy(ACT(HOOK_RESID_PRE, layer + 1) + (size_t)t0 * C, res, sizeof(float) * n * C);
+        gb_apply_interventions(ctx, HOOK_RESID_PRE, layer + 1, ACT(HOOK_RESID_PRE, layer + 1), t0, t1);
+    }
 }
 
 /* ------------------------------------------------------------------ final */

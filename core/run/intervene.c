@@ -11,9 +11,11 @@
 
 #include "ctx.h"
 #include "kernels/kernels.h"
+#include "run/interp.h"
 
-/* The block stage an entry first changes: everything from there on is stale. */
-static int first_stage(const gb_intervention *iv) { return gb_stage_attn(iv->layer); }
+/* The stage an entry first changes (the one writing its hook: block L-1's MLP
+ * for blocks.L.hook_resid_pre): everything from there on is stale. */
+static int first_stage(const gb_intervention *iv) { return gb_hook_writer_stage(iv->hook, iv->layer); }
 
 static int same_target(const gb_intervention *a, const gb_intervention *b) {
     return a->hook == b->hook && a->layer == b->layer && a->head == b->head && a->pos == b->pos;
@@ -32,11 +34,14 @@ static void ablate_head(gb_ctx *ctx, const gb_intervention *iv, float *z, int t0
 }
 
 void gb_apply_interventions(gb_ctx *ctx, int hook, int layer, float *data, int t0, int t1) {
+    if (ctx->iv_suspended) return;
     for (int i = 0; i < ctx->n_iv; i++) {
         const gb_intervention *iv = &ctx->iv[i];
         if (iv->hook != hook || iv->layer != layer) continue;
         if (iv->kind == GB_IV_ABLATE_ZERO || iv->kind == GB_IV_ABLATE_MEAN) ablate_head(ctx, iv, data, t0, t1);
+        else if (iv->kind == GB_IV_PATCH) gb_patch_apply(ctx, iv, data, t0, t1);
     }
+    gb_patch_apply_probe(ctx, hook, layer, data, t0, t1); /* a patching grid's cell (patch.c) */
 }
 
 int gb_first_whole_run_layer(const gb_ctx *ctx) {
@@ -70,7 +75,7 @@ static gb_status check_entry(gb_ctx *ctx, const gb_intervention *iv) {
             return GB_FAIL(&ctx->err, GB_E_RANGE, "ablation supports d_head up to 1024 (model has %d)", c->d_head);
         return GB_OK;
     case GB_IV_PATCH:
-        return GB_FAIL(&ctx->err, GB_E_ARG, "activation patching is not supported by this build yet");
+        return gb_patch_check(ctx, iv);
     }
     return GB_FAIL(&ctx->err, GB_E_ARG, "intervention kind %d is not one of ablate-zero (1), ablate-mean (2), patch (3)",
                    (int)iv->kind);

@@ -1,5 +1,6 @@
-/* fuzz_load_stream.c — the streaming load (gb_load_begin/write/finish) against
- * the whole-buffer load, on mutated bytes of a valid small model.
+/* fuzz_load_stream.c — the load streamed in pieces (gb_load_begin/write/finish)
+ * against the same load in one piece (gb_load_model), on mutated bytes of a
+ * valid small model.
  *
  * Input: fuzz_model_load's five files (config.json | model.safetensors |
  * vocab.json | merges.txt | tokenizer.json, fz_split's scheme), so the two
@@ -7,8 +8,8 @@
  * come from a hash of the input (1 byte up to the whole file), then the same
  * files are loaded whole with gb_load_model into a second handle. Both must
  * agree: the same status and message, and on success the same logits, bit for
- * bit (the streaming load packs the weights itself on the way, the whole load
- * packs them afterwards: their layouts must be identical). */
+ * bit (every cut, inside a header, a weight or a panel, must place each byte
+ * where the one-piece load does). */
 #include "fuzz_util.h"
 
 static gb_ctx *streamed, *whole;

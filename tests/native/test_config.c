@@ -24,7 +24,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[600];
         size_t len;
-        uint8_t *buf = gb_read_file(cases[i].file, &len, err, sizeof err);
+        uint8_t *buf = cli_read_file(cases[i].file, &len, err, sizeof err);
         CHECK(buf != NULL, "%s", err);
         if (!buf) continue;
         gb_model_config mc;

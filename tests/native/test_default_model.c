@@ -7,7 +7,7 @@
  * float32/float64) and the per-window means ("window_loss", F32 [8]), plus
  * "prompt_ids" (I32) / "prompt_lens" (I32 [4]): the Hugging Face tokenizer's
  * ids of the four sample prompts. This test loads the model directory with
- * gb_load_model_dir, runs each window (gb_set_tokens, gb_run_all), reads
+ * cli_load_model_dir, runs each window (gb_set_tokens, gb_run_all), reads
  * "logits" and recomputes the mean cross-entropy: it must agree within 1e-3
  * nats. It also checks that gb_tokenize gives the prompts' ids.
  *
@@ -182,7 +182,7 @@ int main(void) {
     char path[4096], err[600] = "";
     snprintf(path, sizeof path, "%s/eval_sample.safetensors", dir);
     size_t len = 0;
-    uint8_t *buf = gb_read_file(path, &len, err, sizeof err);
+    uint8_t *buf = cli_read_file(path, &len, err, sizeof err);
     CHECK(buf != NULL, "%s", err);
     if (!buf) return CHECK_DONE("test_default_model");
 
@@ -206,7 +206,7 @@ int main(void) {
 
     gb_ctx *ctx = gb_create();
     CHECK(ctx != NULL, "gb_create failed");
-    gb_status st = ok && ctx ? gb_load_model_dir(ctx, dir) : GB_E_STATE;
+    gb_status st = ok && ctx ? cli_load_model_dir(ctx, dir) : GB_E_STATE;
     CHECK(st == GB_OK, "loading %s: %s", dir, ctx ? gb_error_message(ctx) : "no context");
     if (st == GB_OK) {
         const gb_config *cfg = gb_get_config(ctx);

@@ -5,6 +5,7 @@
  * sanitizer report, and the previously loaded model must keep working. */
 #include "check.h"
 #include "synth.h"
+#include "load/safetensors.h"
 
 /* Loads with one part replaced; returns the status and checks the message. */
 static gb_status load_with(gb_ctx *ctx, const synth_model *m, const char *config, size_t config_len,
@@ -13,6 +14,56 @@ static gb_status load_with(gb_ctx *ctx, const synth_model *m, const char *config
                          st ? st : m->st, st ? st_len : m->st_len, (const uint8_t *)m->vocab, m->vocab_len,
                          (const uint8_t *)(merges ? merges : m->merges), merges ? merges_len : m->merges_len,
                          NULL, 0);
+}
+
+/* A safetensors file from its header JSON and data_len zero bytes of data. */
+static uint8_t *st_file(const char *json, size_t data_len, size_t *len) {
+    size_t hl = strlen(json);
+    *len = 8 + hl + data_len;
+    uint8_t *b = calloc(1, *len);
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, json, hl);
+    return b;
+}
+
+/* What the reference safetensors library refuses, Glassbox refuses: one line
+ * naming the file and the tensor, GB_E_FORMAT, before any weight is read. */
+static void test_strict_reader(gb_ctx *ctx, const synth_model *m) {
+    static const struct { const char *json; size_t data; const char *needle, *tensor; } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "listed twice", "tensor a "},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, "belong to no tensor", "tensors a "},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "starts with 4 bytes", "tensor a "},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "4 bytes after the last tensor", "tensor a "},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "overlap", "tensors a "},
+        {"{\"__metadata__\":[],\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+         "__metadata__ must be a JSON object", "__metadata__"},
+        {"{\"__metadata__\":{\"format\":\"pt\",\"n\":1},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+         "entry \"n\" is not a string", "__metadata__"},
+        {"[{\"a\":1}]", 0, "header is not a JSON object", "model.safetensors"},
+        {"{}", 4, "lists no tensors", "model.safetensors"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t len;
+        uint8_t *b = st_file(cases[i].json, cases[i].data, &len);
+        gb_status s = load_with(ctx, m, NULL, 0, b, len, NULL, 0);
+        const char *msg = gb_error_message(ctx);
+        CHECK(s == GB_E_FORMAT && strstr(msg, "model.safetensors: ") == msg && strstr(msg, cases[i].needle) &&
+                  strstr(msg, cases[i].tensor) && !strchr(msg, '\n'),
+              "strict case %zu: %s: %s", i, gb_status_name(s), msg);
+        free(b);
+    }
+    /* what it accepts: string metadata, a zero-byte tensor, an empty file's header */
+    size_t len;
+    uint8_t *b = st_file("{\"__metadata__\":{\"format\":\"pt\"},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len);
+    gb_err e;
+    gb_safetensors st;
+    CHECK(gb_st_parse(&st, b, len, "ok.safetensors", &e) == GB_OK && st.n_tensors == 2, "valid strict file: %s", e.msg);
+    gb_st_free(&st);
+    free(b);
 }
 
 static void expect_config_error(gb_ctx *ctx, const synth_model *m, const char *cfg, gb_status want,
@@ -115,8 +166,24 @@ static void test_tokenizer_files(gb_ctx *ctx, const synth_model *m) {
     gb_status s = gb_load_model(ctx, (const uint8_t *)m->config, m->config_len, m->st, m->st_len,
                                 (const uint8_t *)"{\"a\":1,", 7, (const uint8_t *)m->merges, m->merges_len, NULL, 0);
     CHECK(s == GB_E_FORMAT && strstr(gb_error_message(ctx), "vocab.json"), "bad vocab.json: %s", gb_error_message(ctx));
-    s = gb_load_model(ctx, (const uint8_t *)m->config, m->config_len, m->st, m->st_len, NULL, 0, NULL, 0, NULL, 0);
-    CHECK(s != GB_OK, "no tokenizer at all is an error");
+    s = gb_load_model(ctx, (const uint8_t *)m->config, m->config_len, m->st, m->st_len,
+                      (const uint8_t *)m->vocab, m->vocab_len, NULL, 0, NULL, 0);
+    CHECK(s != GB_OK && strstr(gb_error_message(ctx), "merges"), "vocab.json without merges.txt: %s", gb_error_message(ctx));
+    /* no tokenizer at all: a model that runs on ids, and says so when given text */
+    gb_ctx *ids_only = gb_create();
+    s = gb_load_model(ids_only, (const uint8_t *)m->config, m->config_len, m->st, m->st_len, NULL, 0, NULL, 0, NULL, 0);
+    CHECK(s == GB_OK && !gb_has_tokenizer(ids_only), "no tokenizer: loads (%s)", gb_error_message(ids_only));
+    int32_t ids[3] = {1, 2, 3}, out[8];
+    int n = 0;
+    CHECK(gb_set_tokens(ids_only, ids, 3) == GB_OK && gb_run_all(ids_only) == GB_OK, "no tokenizer: runs on ids");
+    s = gb_tokenize(ids_only, "hi", 2, out, NULL, 8, &n);
+    CHECK(s == GB_E_STATE && strstr(gb_error_message(ids_only), "no tokenizer") && !strchr(gb_error_message(ids_only), '\n'),
+          "no tokenizer: tokenize says so in one line: %s", gb_error_message(ids_only));
+    char text[8];
+    size_t tl = 0;
+    CHECK(gb_decode(ids_only, ids, 3, text, sizeof text, &tl) == GB_E_STATE, "no tokenizer: decode refused");
+    CHECK(gb_has_tokenizer(ctx), "the model loaded first has its tokenizer");
+    gb_destroy(ids_only);
 }
 
 /* After every failure above, the model loaded first still runs. */
@@ -140,6 +207,7 @@ int main(void) {
     CHECK(synth_load(ctx, &m) == GB_OK, "load: %s", gb_error_message(ctx));
     test_configs(ctx, &m);
     test_safetensors(ctx, &m);
+    test_strict_reader(ctx, &m);
     test_tokenizer_files(ctx, &m);
     test_still_works(ctx);
     gb_destroy(ctx);

@@ -11,7 +11,7 @@
  * Also runs as WASM in Node (checks the wasm-simd128 path):
  *   emcc -O3 -msimd128 -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -Itests/native \
  *     -s STANDALONE_WASM=1 -s INITIAL_MEMORY=64MB -s ALLOW_MEMORY_GROWTH=1 \
- *     tests/native/test_kernels.c core/kernels_simd.c core/kernels_ref.c -o build/test_kernels.wasm
+ *     tests/native/test_kernels.c core/kernels/kernels_*.c -o build/test_kernels.wasm
  *   node bench/kernels_bench.mjs build/test_kernels.wasm
  */
 #include <math.h>
@@ -34,8 +34,9 @@
 #define SOFTMAX_FLOOR     1e-30
 #define TOL_GELU_REL      1e-5
 #define GELU_FLOOR        0.02 /* the reference's literal 1 + tanhf(u) cancels
-                                  for x < -3: absolute error up to ~1e-7 there */
-#define GELU_SIMD_FLOOR   1e-3 /* gb_gelu's logistic form has no cancellation */
+                                  for x < -3 (and 1 + erff in the erf form):
+                                  absolute error up to ~1e-7 there */
+#define GELU_SIMD_FLOOR   1e-3 /* the SIMD forms (logistic; erfc of |x|) do not cancel */
 #define TOL_VEC_REL       1e-5 /* dot, axpy */
 #define VEC_FLOOR         1.0
 
@@ -85,11 +86,13 @@ static double *dbuf(size_t n) {
 
 /* worst error seen per family, printed at the end */
 enum { W_MM, W_MM_REF, W_NT, W_NT_REF, W_LN, W_LN_REF, W_SM, W_SM_REF,
-       W_GELU, W_GELU_REF, W_GELU_SIMD_D, W_VEC, W_VEC_REF, W_COUNT };
+       W_GELU, W_GELU_REF, W_GELU_SIMD_D, W_GELU_ERF, W_GELU_ERF_REF, W_GELU_ERF_SIMD_D,
+       W_VEC, W_VEC_REF, W_COUNT };
 static const char *WORST_NAME[W_COUNT] = {
     "matmul simd/ref", "matmul ref/double", "matmul_nt simd/ref", "matmul_nt ref/double",
     "layernorm simd/ref", "layernorm ref/double", "softmax simd/ref", "softmax ref/double",
-    "gelu simd/ref", "gelu ref/double", "gelu simd/double", "dot+axpy simd/ref",
+    "gelu simd/ref", "gelu ref/double", "gelu simd/double", "gelu_erf simd/ref",
+    "gelu_erf ref/double", "gelu_erf simd/double", "dot+axpy simd/ref",
     "dot+axpy ref/double"};
 static double worst[W_COUNT];
 static void note(int which, double e) {
@@ -374,34 +377,124 @@ static void check_softmax_all_masked(int n) {
 }
 
 // ----------------------------------------------------------------------------
+// the layout writer: a stored matrix streamed in pieces lands where the
+// packers (their _ref twins) put it
+
+/* Element (r, c) of a stored [rows, cols] matrix, where layout l puts it:
+ * the formulas of kernels.h, written out independently of the packers. */
+static size_t layout_index(const gb_layout *l, size_t r, size_t c) {
+    size_t R = (size_t)l->rows, C = (size_t)l->cols, NR = GB_PACK_NR;
+    if (l->kind == GB_LAYOUT_KN_PANELS) return (c / NR) * R * NR + r * NR + c % NR;
+    if (l->kind == GB_LAYOUT_NT_PANELS) {
+        size_t r0 = r - r % NR, nn = R - r0 < NR ? R - r0 : NR;
+        return r0 * C + c * nn + (r - r0);
+    }
+    return r * C + c;
+}
+
+/* Writes the matrix from a source at byte offset `mis` (so floats may be
+ * unaligned) in pieces of random length (1 byte up to `max_piece`), in
+ * order, or (KN and ROWS only) last piece first; compares with the packer. */
+static void check_layout(gb_layout l, size_t max_piece, int mis, int reverse) {
+    size_t R = (size_t)l.rows, C = (size_t)l.cols, bytes = R * C * sizeof(float);
+    float *w = rand_buf(R * C, -1, 1), *want = malloc(bytes ? bytes : 1), *got = malloc(bytes ? bytes : 1);
+    float *scratch = malloc((gb_layout_scratch_floats(&l) + 1) * sizeof(float));
+    uint8_t *src = malloc(bytes + 4);
+    memcpy(src + mis, w, bytes);
+    memcpy(want, w, bytes);
+    float *pack_scratch = malloc(bytes ? bytes : 1);
+    if (l.kind == GB_LAYOUT_KN_PANELS) gb_pack_inplace_ref(want, l.rows, l.cols, pack_scratch);
+    if (l.kind == GB_LAYOUT_NT_PANELS) gb_pack_nt_inplace_ref(want, l.rows, l.cols, pack_scratch);
+    /* the cut points, then the pieces between them */
+    size_t cuts[64], nc = 0, at = 0;
+    while (at < bytes && nc < 63) {
+        size_t step = 1 + (size_t)(frand(0, 1) * (float)max_piece);
+        at = at + step < bytes ? at + step : bytes;
+        cuts[nc++] = at;
+    }
+    if (at < bytes) cuts[nc++] = bytes;
+    for (size_t i = 0; i < nc; i++) {
+        size_t j = reverse ? nc - 1 - i : i, b = j ? cuts[j - 1] : 0;
+        gb_layout_write(&l, got, b, src + mis + b, cuts[j] - b, scratch);
+    }
+    CHECK(memcmp(got, want, bytes) == 0, "gb_layout_write kind %d [%zu,%zu] pieces<=%zu mis %d rev %d: differs from the packer",
+          (int)l.kind, R, C, max_piece, mis, reverse);
+    int placed = 1;
+    for (size_t r = 0; r < R && placed; r++)
+        for (size_t c = 0; c < C; c++) placed &= got[layout_index(&l, r, c)] == w[r * C + c];
+    CHECK(placed, "gb_layout_write kind %d [%zu,%zu]: an element is not where kernels.h says", (int)l.kind, R, C);
+    free(w), free(want), free(got), free(scratch), free(src), free(pack_scratch);
+}
+
+static void test_layout(void) {
+    CHECK(gb_layout_conv1d(16, 24).kind == GB_LAYOUT_KN_PANELS && gb_layout_conv1d(16, 12).kind == GB_LAYOUT_ROWS &&
+          gb_layout_nt(13, 5).kind == GB_LAYOUT_NT_PANELS && gb_layout_rows(3, 4).kind == GB_LAYOUT_ROWS,
+          "layout kinds");
+    static const int KN[][2] = {{1, 8}, {3, 16}, {16, 24}, {37, 64}, {64, 96}};
+    static const int NTs[][2] = {{1, 1}, {7, 3}, {8, 5}, {9, 16}, {33, 31}, {64, 64}, {103, 24}};
+    static const size_t pieces[] = {1, 5, 33, 257, 4096, 1 << 20};
+    for (size_t p = 0; p < sizeof pieces / sizeof *pieces; p++)
+        for (int mis = 0; mis < 4; mis += 1 + (p % 2)) {
+            for (size_t i = 0; i < sizeof KN / sizeof *KN; i++) {
+                check_layout(gb_layout_conv1d(KN[i][0], KN[i][1]), pieces[p], mis, 0);
+                check_layout(gb_layout_conv1d(KN[i][0], KN[i][1]), pieces[p], mis, 1);
+            }
+            for (size_t i = 0; i < sizeof NTs / sizeof *NTs; i++)
+                check_layout(gb_layout_nt(NTs[i][0], NTs[i][1]), pieces[p], mis, 0);
+            check_layout(gb_layout_rows(5, 7), pieces[p], mis, 1);
+        }
+    check_layout(gb_layout_nt(50257 / 8 * 3 + 5, 768), 256 << 10, 0, 0); /* LM-head-like, ragged panel */
+    check_layout(gb_layout_conv1d(768, 2304), 256 << 10, 0, 0);           /* c_attn-like */
+}
+
+// ----------------------------------------------------------------------------
 // gelu
 
 static double gelu_double(double x) {
     return 0.5 * x * (1.0 + tanh(sqrt(2.0 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
 }
 
-static void check_gelu_buf(const float *x, size_t n, const char *what) {
+/* 0.5 x erfc(-x / sqrt 2) in double: no cancellation for negative x. */
+static double gelu_erf_double(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+
+/* The two GELU forms, each a SIMD kernel, its _ref twin and a double oracle. */
+typedef struct {
+    const char *name;
+    void (*simd)(float *, const float *, size_t);
+    void (*ref)(float *, const float *, size_t);
+    double (*exact)(double);
+    int w_simd, w_ref, w_simd_d;
+} gelu_form;
+static const gelu_form GELU_TANH = {"gb_gelu", gb_gelu, gb_gelu_ref, gelu_double, W_GELU, W_GELU_REF, W_GELU_SIMD_D};
+static const gelu_form GELU_ERF = {"gb_gelu_erf", gb_gelu_erf, gb_gelu_erf_ref, gelu_erf_double,
+                                   W_GELU_ERF, W_GELU_ERF_REF, W_GELU_ERF_SIMD_D};
+
+static void check_gelu_buf(const gelu_form *f, const float *x, size_t n, const char *what) {
     float *got = rand_buf(n, 0, 1), *ref = rand_buf(n, 0, 1);
     double *exact = dbuf(n);
-    for (size_t i = 0; i < n; i++) exact[i] = gelu_double(x[i]);
-    gb_gelu(got, x, n);
-    gb_gelu_ref(ref, x, n);
+    for (size_t i = 0; i < n; i++) exact[i] = f->exact(x[i]);
+    f->simd(got, x, n);
+    f->ref(ref, x, n);
     double e = max_rel_err(got, ref, n, GELU_FLOOR);
     double er = max_rel_err_d(ref, exact, n, GELU_FLOOR);
-    /* the scalar build's gb_gelu is the reference, with its cancellation */
+    /* the scalar build's kernel is the reference, with its cancellation */
     int simd = strcmp(gb_kernels_isa(), "scalar") != 0;
     double es = max_rel_err_d(got, exact, n, simd ? GELU_SIMD_FLOOR : GELU_FLOOR);
-    note(W_GELU, e), note(W_GELU_REF, er), note(W_GELU_SIMD_D, es);
-    CHECK(e <= TOL_GELU_REL, "gb_gelu %s n=%zu: rel err %.3g", what, n, e);
-    CHECK(er <= TOL_GELU_REL, "gb_gelu_ref %s n=%zu: rel err vs double %.3g", what, n, er);
-    CHECK(es <= TOL_GELU_REL, "gb_gelu %s n=%zu: rel err vs double %.3g", what, n, es);
+    note(f->w_simd, e), note(f->w_ref, er), note(f->w_simd_d, es);
+    CHECK(e <= TOL_GELU_REL, "%s %s n=%zu: rel err %.3g", f->name, what, n, e);
+    CHECK(er <= TOL_GELU_REL, "%s_ref %s n=%zu: rel err vs double %.3g", f->name, what, n, er);
+    CHECK(es <= TOL_GELU_REL, "%s %s n=%zu: rel err vs double %.3g", f->name, what, n, es);
+    /* NaN in, NaN out; +inf stays +inf */
+    float sp[5] = {NAN, INFINITY, 1.0f, 2.0f, 3.0f}, so[5];
+    f->simd(so, sp, 5);
+    CHECK(so[0] != so[0] && so[1] == INFINITY, "%s: NaN -> %g, +inf -> %g", f->name, so[0], so[1]);
     free(got), free(ref), free(exact);
 }
 
-static void test_gelu(void) {
+static void test_gelu(const gelu_form *f) {
     for (int s = 0; s < NSIZES; s++) {
         float *x = rand_buf((size_t)SIZES[s], -6, 6);
-        check_gelu_buf(x, (size_t)SIZES[s], "random");
+        check_gelu_buf(f, x, (size_t)SIZES[s], "random");
         free(x);
     }
     /* a dense sweep of [-12, 12] plus special points */
@@ -411,7 +504,7 @@ static void test_gelu(void) {
     float *x = rand_buf(n, 0, 1);
     for (size_t i = 0; i < 24001; i++) x[i] = -12.0f + (float)i * 0.001f;
     memcpy(x + 24001, special, sizeof special);
-    check_gelu_buf(x, n, "sweep");
+    check_gelu_buf(f, x, n, "sweep");
     free(x);
 }
 
@@ -492,7 +585,9 @@ int main(void) {
         check_matvec(64, 64, 768); /* GPT-2 small: one head's keys/values */
         rng_state = saved;
     }
-    test_gelu();
+    test_layout();
+    test_gelu(&GELU_TANH);
+    test_gelu(&GELU_ERF);
 
     for (int i = 0; i < W_COUNT; i++) printf("  worst %-22s %.3g\n", WORST_NAME[i], worst[i]);
     return CHECK_DONE("test_kernels");

@@ -9,7 +9,7 @@
  * bound with the listed heads zero-ablated). Induction also has the two-step
  * "virtual" scores of layer 1 through each layer-0 head ([head][head] grids),
  * checked with every layer-0 head ablated too. For each lesson this test
- *  - loads the directory with gb_load_model_dir and checks that gb_tokenize
+ *  - loads the directory with cli_load_model_dir and checks that gb_tokenize
  *    gives one token per byte (id = byte value), as the card says;
  *  - runs every sample item (teacher forcing: the whole text, as PyTorch did)
  *    and recomputes the metrics from "logits" and the scores from
@@ -352,7 +352,7 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
     clock_t t0 = clock();
     lesson ls = {.name = name, .kind = kind};
     size_t len = 0;
-    uint8_t *buf = gb_read_file(path, &len, err, sizeof err);
+    uint8_t *buf = cli_read_file(path, &len, err, sizeof err);
     CHECK(buf != NULL, "%s", err);
     if (!buf) return;
     gb_err e = {0};
@@ -363,7 +363,7 @@ static void check_lesson(const char *root, const char *name, lesson_kind kind) {
         return;
     }
     ls.ctx = gb_create();
-    st = ls.ctx ? gb_load_model_dir(ls.ctx, dir) : GB_E_OOM;
+    st = ls.ctx ? cli_load_model_dir(ls.ctx, dir) : GB_E_OOM;
     CHECK(st == GB_OK, "loading %s: %s", dir, ls.ctx ? gb_error_message(ls.ctx) : "no context");
     if (st != GB_OK) goto done;
     const gb_config *cfg = gb_get_config(ls.ctx);

@@ -110,10 +110,10 @@ static void run_prompt(gb_ctx *ctx, const gb_safetensors *ref, int p, const int3
 static void test_model(const char *dir, const char *model) {
     gb_ctx *ctx = gb_create();
     char path[512], err[600];
-    CHECK(gb_load_model_dir(ctx, dir) == GB_OK, "%s: %s", model, gb_error_message(ctx));
+    CHECK(cli_load_model_dir(ctx, dir) == GB_OK, "%s: %s", model, gb_error_message(ctx));
     snprintf(path, sizeof path, "%s/reference.safetensors", dir);
     size_t len = 0;
-    uint8_t *buf = gb_read_file(path, &len, err, sizeof err);
+    uint8_t *buf = cli_read_file(path, &len, err, sizeof err);
     CHECK(buf != NULL, "%s", err);
     gb_safetensors ref;
     gb_err e;
@@ -139,16 +139,21 @@ static void test_model(const char *dir, const char *model) {
 int main(void) {
     DIR *d = opendir(FIXTURES_DIR);
     CHECK(d != NULL, "cannot open %s (run from the repository root)", FIXTURES_DIR);
-    int models = 0;
+    int models = 0, scaling = 0;
     struct dirent *ent;
     while (d && (ent = readdir(d))) {
         if (ent->d_name[0] == '.') continue;
+        /* the two attention-scaling options of GPT2Config must stay covered */
+        if (!strcmp(ent->d_name, "tiny-scale-by-layer") || !strcmp(ent->d_name, "tiny-unscaled-attn"))
+            scaling++;
         char dir[512];
         snprintf(dir, sizeof dir, "%s/%s", FIXTURES_DIR, ent->d_name);
         test_model(dir, ent->d_name);
         models++;
     }
     if (d) closedir(d);
-    CHECK(models >= 3, "expected at least 3 fixture models, found %d", models);
+    CHECK(models >= 5, "expected at least 5 fixture models, found %d", models);
+    CHECK(scaling == 2, "tiny-scale-by-layer and tiny-unscaled-attn must be in %s (found %d of 2)",
+          FIXTURES_DIR, scaling);
     return CHECK_DONE("test_parity");
 }

@@ -38,8 +38,8 @@ static gb_tokenizer *load_strings(const char *vocab, const char *merges, gb_err 
 static gb_tokenizer *load_gpt2(void) {
     char err[600];
     size_t lv = 0, lm = 0;
-    uint8_t *v = gb_read_file(GPT2_VOCAB, &lv, err, sizeof err);
-    uint8_t *m = v ? gb_read_file(GPT2_MERGES, &lm, err, sizeof err) : NULL;
+    uint8_t *v = cli_read_file(GPT2_VOCAB, &lv, err, sizeof err);
+    uint8_t *m = v ? cli_read_file(GPT2_MERGES, &lm, err, sizeof err) : NULL;
     gb_tokenizer *t = NULL;
     gb_err e = {0};
     if (m && gb_tokenizer_load(&t, v, lv, m, lm, NULL, 0, &e) != GB_OK)
@@ -157,8 +157,8 @@ static void check_merge_order(void) {
 static void check_char_vocab(void) {
     char err[600];
     size_t lv = 0, lm = 0;
-    uint8_t *v = gb_read_file("tests/fixtures/tokenizer/char_vocab.json", &lv, err, sizeof err);
-    uint8_t *m = gb_read_file("tests/fixtures/tokenizer/char_merges.txt", &lm, err, sizeof err);
+    uint8_t *v = cli_read_file("tests/fixtures/tokenizer/char_vocab.json", &lv, err, sizeof err);
+    uint8_t *m = cli_read_file("tests/fixtures/tokenizer/char_merges.txt", &lm, err, sizeof err);
     gb_tokenizer *t = NULL;
     gb_err e = {0};
     CHECK(v && m && gb_tokenizer_load(&t, v, lv, m, lm, NULL, 0, &e) == GB_OK,
@@ -374,8 +374,8 @@ static void check_random_bytes(const gb_tokenizer *t) {
 static char *gpt2_as_tokenizer_json(int form, size_t *len) {
     char err[600];
     size_t lv = 0, lm = 0, n = 0;
-    uint8_t *v = gb_read_file(GPT2_VOCAB, &lv, err, sizeof err);
-    uint8_t *m = v ? gb_read_file(GPT2_MERGES, &lm, err, sizeof err) : NULL;
+    uint8_t *v = cli_read_file(GPT2_VOCAB, &lv, err, sizeof err);
+    uint8_t *m = v ? cli_read_file(GPT2_MERGES, &lm, err, sizeof err) : NULL;
     char *out = m ? malloc(lv + 4 * lm + 256) : NULL; /* escapes at most double a line */
     if (out) {
         n += (size_t)sprintf(out, "{\"model\":{\"type\":\"BPE\",\"vocab\":");
@@ -487,7 +487,7 @@ static int encode_like(const gb_tokenizer *t, const char *text, size_t len, int3
 static int check_cases_file(const gb_tokenizer *t, const char *path, int eot_special) {
     char err[600];
     size_t flen = 0;
-    uint8_t *file = gb_read_file(path, &flen, err, sizeof err);
+    uint8_t *file = cli_read_file(path, &flen, err, sizeof err);
     CHECK(file != NULL, "%s", err);
     if (!file) return 0;
     int cases = 0, wrong = 0;

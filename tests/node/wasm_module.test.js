@@ -1,5 +1,6 @@
 /* wasm_module.test.js — glassbox.wasm + wasm/glassbox.js without a real model:
- * the ABI, that the module is browser-safe, error mapping, and tools/serve.js. */
+ * the ABI, that the module is browser-safe, error mapping, tools/serve.js, and
+ * checkpoints without tokenizer files (the HF fixtures stripped of them). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +9,8 @@ import test from 'node:test';
 
 import { Glassbox, GlassboxError, GlassboxRuntimeError } from '../../wasm/glassbox.js';
 import { startServer } from '../../tools/serve.js';
-import { ROOT, WASM, createGb, wasmMissing } from './wasm_common.js';
+import { pathToFileURL } from 'node:url';
+import { MODELS, ROOT, WASM, createGb, fixtureDir, fixtureMissing, wasmMissing } from './wasm_common.js';
 import { writeSafetensors } from './safetensors.js';
 
 const JS = path.join(ROOT, 'wasm/glassbox.js');
@@ -145,4 +147,41 @@ test('a trap kills the instance; the next loadModel starts on a fresh one', asyn
   gb.destroy();
   await assert.rejects(gb.loadModel({ config: '{', safetensors: new Uint8Array(8), tokenizerJson: '{}' }),
     (e) => e.code === 'state' && /destroyed/.test(e.message));
+});
+
+// config.json + model.safetensors alone: loads from bytes and from a URL,
+// hasTokenizer is false, text calls throw a GlassboxError saying so, and the
+// model runs on ids exactly as the full checkpoint does.
+test('a checkpoint without tokenizer files loads, runs on ids, and says it has no tokenizer', async (t) => {
+  const why = wasmMissing() || MODELS.map(fixtureMissing).find(Boolean);
+  if (why) return t.skip(why);
+  const gb = await createGb(), full = await createGb();
+  for (const name of MODELS) {
+    const dir = fixtureDir(name);
+    const config = fs.readFileSync(path.join(dir, 'config.json'));
+    const safetensors = fs.readFileSync(path.join(dir, 'model.safetensors'));
+    await full.loadModelFromUrl(pathToFileURL(dir + '/'));
+    assert.equal(full.hasTokenizer, true, name);
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), `gb-bare-${name}-`));
+    fs.writeFileSync(path.join(bare, 'config.json'), config);
+    fs.writeFileSync(path.join(bare, 'model.safetensors'), safetensors);
+    for (const load of [() => gb.loadModel({ config, safetensors }), () => gb.loadModelFromUrl(pathToFileURL(bare))]) {
+      await load();
+      assert.equal(gb.hasTokenizer, false, name);
+      for (const call of [() => gb.tokenize('hello'), () => gb.tokenBytes(1), () => gb.decode([1, 2])]) {
+        assert.throws(call, (e) => e instanceof GlassboxError && e.code === 'state' &&
+          /^this checkpoint has no tokenizer \(no vocab\.json \+ merges\.txt or tokenizer\.json\): give token ids, not text$/.test(e.message));
+      }
+      const ids = [1, 2, 3];
+      gb.setTokens(ids), full.setTokens(ids);
+      gb.runAll(), full.runAll();
+      assert.deepEqual(Array.from(gb.activation('logits').data), Array.from(full.activation('logits').data), name);
+    }
+    // half a tokenizer is refused, naming what is missing
+    await assert.rejects(gb.loadModel({ config, safetensors, vocab: '{}' }), (e) => e.code === 'arg' && /vocab without merges/.test(e.message));
+    fs.writeFileSync(path.join(bare, 'merges.txt'), '#version: 0.2\n');
+    await assert.rejects(gb.loadModelFromUrl(pathToFileURL(bare)), (e) => e.code === 'io' && /merges\.txt without vocab\.json/.test(e.message));
+    fs.rmSync(bare, { recursive: true, force: true });
+  }
+  gb.destroy(), full.destroy();
 });
