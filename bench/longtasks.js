@@ -51,7 +51,10 @@ async function main() {
   const collect = async (name, t0) => {
     const t1 = await mark();
     const tasks = await page.evaluate(([a, b]) => window.__long.filter((e) => e.start >= a && e.start < b).map((e) => e.ms), [t0, t1]);
-    phases[name] = { ms: Math.round(t1 - t0), longTasks: tasks.length, maxTaskMs: Math.round(Math.max(0, ...tasks)), totalLongMs: Math.round(tasks.reduce((a, b) => a + b, 0)) };
+    // The views whose render took over 20 ms in the phase (main.js measures each render), slowest first.
+    const views = await page.evaluate(([a, b]) => performance.getEntriesByType('measure').filter((e) => e.name.startsWith('render:') && e.startTime >= a && e.startTime < b && e.duration > 20)
+      .sort((x, y) => y.duration - x.duration).slice(0, 6).map((e) => `${e.name.slice(7)} ${Math.round(e.duration)} ms`), [t0, t1]);
+    phases[name] = { ms: Math.round(t1 - t0), longTasks: tasks.length, maxTaskMs: Math.round(Math.max(0, ...tasks)), totalLongMs: Math.round(tasks.reduce((a, b) => a + b, 0)), slowRenders: views };
   };
 
   // 1. Step through the whole walk with Next.
@@ -78,8 +81,9 @@ async function main() {
   await page.goto(page.url());
   await settle();
   t0 = await mark();
+  const before = await page.$$eval('.tokens .tok', (els) => els.length);
   await page.click('[data-act="gen10"]');
-  await page.waitForFunction(() => !/generating/.test(document.querySelector('.gen-note')?.textContent || ''), null, { timeout: 120000 });
+  await page.waitForFunction((n) => document.querySelectorAll('.tokens .tok').length >= n, before + 10, { timeout: 120000 });
   await settle();
   await collect('generate 10', t0);
 

@@ -65,11 +65,19 @@ describe('embeds on another origin fit their frames', { skip: skip || false }, (
   before(async () => { env = await setup(); host = await hostServer(); });
   after(async () => { await env?.close(); await host?.close(); });
 
-  for (const [len, prompt] of Object.entries(PROMPTS)) {
-    test(`every view kind, ${len} prompt: no inner scroll bar, nothing cut, with and without the host script`, async () => {
-      // The snippets, made on the main page at the attention pattern of block 2.
-      const main = await env.open(`?stage=softmax&layer=1&prompt=${encodeURIComponent(prompt)}`);
+  const CASES = [
+    ...Object.entries(PROMPTS).map(([len, prompt]) => [`every view kind, ${len} prompt`, len, `?stage=softmax&layer=1&prompt=${encodeURIComponent(prompt)}`, VIEWS]),
+    // The lesson view, on the addition lesson's model, at three prompts (trained format, unpadded, a carry into every column).
+    ...[['045+123=8610\n', 'lesson-a'], ['45+123=', 'lesson-b'], ['999+001=0001\n', 'lesson-c']].map(([p, len]) => [`the lesson view, prompt ${JSON.stringify(p)}`, len, `?lesson=addition&ls=1&prompt=${encodeURIComponent(p)}`, ['lesson']]),
+  ];
+  for (const [title, len, query, views] of CASES) {
+    test(`${title}: no inner scroll bar, nothing cut, with and without the host script`, async () => {
+      const VIEWS = views;
+      // The snippets, made on the main page.
+      const main = await env.open(query);
+      main.page.setDefaultTimeout(90000);
       await waitLiveFn(main.page);
+      await main.page.waitForFunction(() => !document.querySelector('.lesson-live .waiting'));
       const codes = {};
       for (const v of VIEWS) codes[v] = await snippet(main.page, v);
       assert.deepEqual(problems(main), []);
@@ -83,6 +91,7 @@ describe('embeds on another origin fit their frames', { skip: skip || false }, (
       host.pages.set(`/${len}.html`, `<!doctype html><meta charset="utf-8"><title>A tutorial</title><body style="font:16px serif;max-width:1000px;margin:20px auto">\n<h1>Tutorial</h1>\n${frames.join('\n<p>Some text between the frames.</p>\n')}\n</body>`);
       const ctx = await env.browser.newContext({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });
       const page = await ctx.newPage();
+      page.setDefaultTimeout(90000); // ten frames each start an engine: slow on a busy 2-core machine, never a bound
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(`${host.url}${len}.html`);
@@ -93,7 +102,7 @@ describe('embeds on another origin fit their frames', { skip: skip || false }, (
             await el.scrollIntoViewIfNeeded();
             const frame = await el.contentFrame();
             assert.notEqual(new URL(frame.url()).origin, new URL(host.url).origin, 'the embed is on another origin');
-            await waitLiveFn(frame);
+            await waitLiveFn(frame, 90000);
             await frame.waitForFunction(() => !document.querySelector('.waiting')); // every view's data has arrived
             if (kind === 'live') {
               // The frame takes the height the embed reports.

@@ -106,7 +106,10 @@ export function matrixOverview(o, heatmap) {
   const pw = Math.min(avail, square ? 560 : Math.max(cols * n.cw, 240));
   const ph = Math.min(square ? pw : 420, Math.max(rows, 120));
   const bw = Math.min(cols, Math.round(pw)), bh = Math.min(rows, Math.round(ph));
-  const { data, empty } = binMatrix(get, rows, cols, bh, bw, mode);
+  // o.binned: an overview the engine already downsampled ({data, empty?, bh, bw, mode}; e.g. a head
+  // pattern view computed in C), drawn as given; otherwise every cell is read and binned here.
+  const { data, empty } = o.binned && o.binned.bh === bh && o.binned.bw === bw
+    ? { data: o.binned.data, empty: o.binned.empty || new Uint8Array(bh * bw) } : binMatrix(get, rows, cols, bh, bw, mode);
   const small = (o.maxWidth || 640) < 300; // a small multiple (all heads): overview only
 
   const wrap = document.createElement('div');
