@@ -10,6 +10,7 @@
  * Needs dist/ (./build.sh) and /usr/bin/chromium. Not part of ./build.sh test:
  * it reports figures and asserts nothing. The prompt is cut to `tokens - 10`
  * tokens so that generating 10 reaches the context's length. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +117,19 @@ async function main() {
     });
   } catch (e) { memory = { error: e.message }; }
   const heap = await page.evaluate(() => (performance.memory ? performance.memory.usedJSHeapSize : null));
-  const result = { model: MODEL, tokens: nTok + 10, phases, memoryMB: memory && memory.bytes ? +(memory.bytes / 1e6).toFixed(1) : null, memory, pageHeapMB: heap && +(heap / 1e6).toFixed(1), errors };
+  // The tab as the OS sees it: resident memory of the browser's renderer processes (the page, its
+  // engine worker and the wasm heap live there), from ps, Linux only.
+  let rendererMB = null;
+  try {
+    const root = process.pid; // the browser is a child of this process
+    const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
+    const kids = new Set([root]);
+    for (let k = 0; k < 4; k++) for (const r of rows) if (kids.has(Number(r[1]))) kids.add(Number(r[0]));
+    // One renderer per site instance; the page's is the largest (a spare renderer idles at a few MB).
+    const rss = rows.filter((r) => kids.has(Number(r[0])) && r.slice(3).join(' ').includes('--type=renderer')).map((r) => +(Number(r[2]) / 1024).toFixed(1));
+    rendererMB = { page: Math.max(...rss), all: rss };
+  } catch { /* not Linux */ }
+  const result = { model: MODEL, tokens: nTok + 10, phases, memoryMB: memory && memory.bytes ? +(memory.bytes / 1e6).toFixed(1) : null, memory, pageHeapMB: heap && +(heap / 1e6).toFixed(1), rendererRssMB: rendererMB, errors };
   console.log(JSON.stringify(result, null, 2));
   if (OUT) fs.writeFileSync(OUT, JSON.stringify(result, null, 2));
   await browser.close();
