@@ -86,7 +86,9 @@ build_site() {
   rm -rf dist && mkdir -p dist/vendor dist/models dist/trace
   cp -r web/. dist/
   rm -rf dist/tools
+  # glassbox.js replaces web/glassbox.js, which forwards to wasm/ in the source tree
   cp wasm/glassbox.js wasm/interp.js build/wasm/glassbox.wasm dist/
+  cp -r wasm/glassbox dist/
   cp node_modules/mustache/mustache.mjs dist/vendor/mustache.mjs
   if [ -f models/default/config.json ]; then
     cp -r models/default dist/models/

@@ -4,10 +4,10 @@
  * multiply + add (the ceiling the kernels are measured against). One thread.
  *
  * Native:  cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Icore bench/kernels_bench.c \
- *            core/kernels_simd.c core/kernels_ref.c -lm -o build/kernels_bench
+ *            core/kernels/kernels_*.c -lm -o build/kernels_bench
  * WASM:    emcc -O3 -msimd128 -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -s STANDALONE_WASM=1 \
  *            -s INITIAL_MEMORY=64MB -s ALLOW_MEMORY_GROWTH=1 bench/kernels_bench.c \
- *            core/kernels_simd.c core/kernels_ref.c -o build/kernels_bench.wasm
+ *            core/kernels/kernels_*.c -o build/kernels_bench.wasm
  *          node bench/kernels_bench.mjs build/kernels_bench.wasm
  * Arguments: [seconds per measurement (default 0.4)] [any: stop after the T=64 table].
  * The last line is one JSON object with the headline numbers (bench/run.js reads it).

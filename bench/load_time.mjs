@@ -4,12 +4,15 @@
 // bench/run.js, alone and without onnxruntime or Python, so a change to the
 // loader can be measured before and after in a minute.
 //
-//   node bench/load_time.mjs [path/to/glassbox.wasm] [--reps N]
+//   node bench/load_time.mjs [path/to/glassbox.wasm] [--reps N] [--save DIR]
+//
+// --save DIR also writes the checkpoint there (config.json, model.safetensors,
+// vocab.json, merges.txt), e.g. to time the native CLI's load on it.
 //
 // Prints the median and fastest of N warm loads (after one cold load), and
 // the floor under any load from JS bytes (copying the file into wasm memory
 // through a 256 KB buffer). Reports, never asserts.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -17,7 +20,9 @@ const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
 const repsAt = args.indexOf('--reps');
 const REPS = repsAt >= 0 ? Number(args[repsAt + 1]) : 7;
-const wasmPath = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--reps') ?? path.join(ROOT, 'build/wasm/glassbox.wasm');
+const saveAt = args.indexOf('--save');
+const SAVE = saveAt >= 0 ? args[saveAt + 1] : null;
+const wasmPath = args.find((a, i) => !a.startsWith('--') && !['--reps', '--save'].includes(args[i - 1])) ?? path.join(ROOT, 'build/wasm/glassbox.wasm');
 const modPath = process.env.GLASSBOX_JS ?? path.join(ROOT, 'wasm/glassbox.js');
 
 const C = 768, L = 12, V = 50257, P = 1024, M = 4 * C;
@@ -65,6 +70,12 @@ const files = {
   vocab: readFileSync(path.join(enc, 'encoder.json')),
   merges: readFileSync(path.join(enc, 'vocab.bpe')),
 };
+if (SAVE) {
+  mkdirSync(SAVE, { recursive: true });
+  for (const [k, f] of [['config', 'config.json'], ['safetensors', 'model.safetensors'], ['vocab', 'vocab.json'], ['merges', 'merges.txt']]) {
+    writeFileSync(path.join(SAVE, f), files[k]);
+  }
+}
 let t0 = now();
 const gb = await Glassbox.create({ wasm: readFileSync(wasmPath) });
 await gb.loadModel(files);
@@ -85,4 +96,4 @@ for (let i = 0; i < 5; i++) {
 const f1 = (x) => x.toFixed(1);
 console.log(`${path.relative(ROOT, wasmPath)}: ${(files.safetensors.length / 1e6).toFixed(0)} MB checkpoint; ` +
   `cold load ${f1(cold)} ms; warm loads (${REPS}) median ${f1(median(loads))} ms, fastest ${f1(Math.min(...loads))} ms; ` +
-  `staged copy alone ${f1(median(plain))} ms`);
+  `staged copy alone ${f1(median(plain))} ms; wasm memory after the loads ${(gb.memoryBytes / 2 ** 20).toFixed(0)} MiB`);

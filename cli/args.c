@@ -106,6 +106,8 @@ static void help(FILE *f, cli_command c) {
               "  tokenize   print the token ids (or pieces) of a text\n"
               "  trace      run the model and write every activation to a safetensors file\n"
               "  generate   sample a continuation\n"
+              "  patch      activation patching between a clean and a corrupted prompt\n"
+              "  attribute  direct logit attribution, head scores, MLP sparsity, ReAGent\n"
               "\n'glassbox COMMAND --help' shows a command's options; 'glassbox --version'\n"
               "the version.\n", f);
         break;
@@ -196,7 +198,7 @@ static int set_value(cli_options *o, opt_id id, const char *name, const char *v)
 int cli_parse_args(int argc, char **argv, cli_options *o) {
     memset(o, 0, sizeof *o);
     o->temperature = 0.8, o->top_p = 1.0, o->seed = 1, o->n = 20;
-    if (argc < 2) return usage_error(CMD_NONE, "missing command (tokenize, trace or generate)", NULL);
+    if (argc < 2) return usage_error(CMD_NONE, "missing command (tokenize, trace, generate, patch or attribute)", NULL);
     const char *c0 = argv[1];
     if (!strcmp(c0, "--help") || !strcmp(c0, "-h") || !strcmp(c0, "help")) {
         help(stdout, argc > 2 && !strcmp(c0, "help") ? (cli_command)(!strcmp(argv[2], "tokenize") ? CMD_TOKENIZE

@@ -17,7 +17,7 @@
 #include "fileio.h"
 #include "interp_cli.h"
 
-int gb_cmd_attribute(int argc, char **argv);
+int cli_cmd_attribute(int argc, char **argv);
 
 static int usage_error(const char *msg, const char *arg) {
     fprintf(stderr, "glassbox attribute: %s%s%s\n(run 'glassbox --help' for usage)\n", msg, arg ? ": " : "",
@@ -33,7 +33,7 @@ static int number(const char *s, double *x) {
 
 #define CAP 32
 
-int gb_cmd_attribute(int argc, char **argv) {
+int cli_cmd_attribute(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *ids_csv = NULL, *target = NULL, *distractor = NULL, *out = NULL;
     double threshold = 0.1, hseed = 1, hlen = 20, hlo = 0, hhi = -1, hbos = -1, steps = 300, ratio = 0.3, seed = 1;
     if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
@@ -77,13 +77,13 @@ int gb_cmd_attribute(int argc, char **argv) {
     int32_t *ids = NULL, *rep = NULL, td[3] = {0, 0, 0};
     float *heads = NULL, *bias = NULL, *mlp = NULL, *bysrc = NULL, *scores = NULL, *outl = NULL, *act = NULL;
     float *above = NULL, *rs = NULL, other[5];
-    gb_out_tensor list[CAP];
+    cli_out_tensor list[CAP];
     if (cli_load_model_dir(ctx, model)) goto done;
     const gb_config *c = gb_get_config(ctx);
     int L = c->n_layer, H = c->n_head, C = c->n_embd;
     if (hhi < 0) hhi = c->vocab_size;
-    if (!(ids = gb_cli_tokens(ctx, ids_csv, prompt, &T))) goto done;
-    if ((t = gb_cli_token(ctx, target, "target")) < 0 || (d = gb_cli_token(ctx, distractor, "distractor")) < 0)
+    if (!(ids = cli_tokens(ctx, ids_csv, prompt, &T))) goto done;
+    if ((t = cli_token(ctx, target, "target")) < 0 || (d = cli_token(ctx, distractor, "distractor")) < 0)
         goto done;
     if (gb_set_tokens(ctx, ids, T)) goto done;
     int o = hbos >= 0, R = o + 2 * (int)hlen;
@@ -105,26 +105,26 @@ int gb_cmd_attribute(int argc, char **argv) {
     if (gb_mlp_sparsity(ctx, (float)threshold, act, above)) goto done;
     if (gb_head_finder(ctx, (uint64_t)hseed, (int)hlen, (int)hlo, (int)hhi, (int)hbos, scores, outl)) goto done;
     gb_repeated_tokens((uint64_t)hseed, (int)hlen, (int)hlo, (int)hhi, (int)hbos, rep);
-    n = gb_out_add(list, n, CAP, "tokens.prompt", 1, ids, 1, T, 0, 0);
+    n = cli_out_add(list, n, CAP, "tokens.prompt", 1, ids, 1, T, 0, 0);
     td[0] = t; td[1] = d;
-    n = gb_out_add(list, n, CAP, "tokens.target", 1, td, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "tokens.distractor", 1, td + 1, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.embed", 0, other, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.pos_embed", 0, other + 1, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.ln_final_bias", 0, other + 2, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.remainder", 0, other + 3, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.total", 0, other + 4, 1, 1, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.heads", 0, heads, 2, L, H, 0);
-    n = gb_out_add(list, n, CAP, "dla.attn_bias", 0, bias, 1, L, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.mlp", 0, mlp, 1, L, 0, 0);
-    n = gb_out_add(list, n, CAP, "dla.head_by_source", 0, bysrc, 3, L, H, T);
-    n = gb_out_add(list, n, CAP, "mlp.active_share", 0, act, 2, L, T, 0);
-    n = gb_out_add(list, n, CAP, "mlp.above_share", 0, above, 2, L, T, 0);
+    n = cli_out_add(list, n, CAP, "tokens.target", 1, td, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "tokens.distractor", 1, td + 1, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.embed", 0, other, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.pos_embed", 0, other + 1, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.ln_final_bias", 0, other + 2, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.remainder", 0, other + 3, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.total", 0, other + 4, 1, 1, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.heads", 0, heads, 2, L, H, 0);
+    n = cli_out_add(list, n, CAP, "dla.attn_bias", 0, bias, 1, L, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.mlp", 0, mlp, 1, L, 0, 0);
+    n = cli_out_add(list, n, CAP, "dla.head_by_source", 0, bysrc, 3, L, H, T);
+    n = cli_out_add(list, n, CAP, "mlp.active_share", 0, act, 2, L, T, 0);
+    n = cli_out_add(list, n, CAP, "mlp.above_share", 0, above, 2, L, T, 0);
     static const char *sk[5] = {"heads.previous_token", "heads.induction", "heads.duplicate_token", "heads.sink",
                                 "heads.virtual_induction"};
-    n = gb_out_add(list, n, CAP, "heads.tokens", 1, rep, 1, R, 0, 0);
-    for (int k = 0; k < 5; k++) n = gb_out_add(list, n, CAP, sk[k], 0, scores + (size_t)k * L * H, 2, L, H, 0);
-    n = gb_out_add(list, n, CAP, "heads.outlier_share", 0, outl, 2, L, C, 0);
+    n = cli_out_add(list, n, CAP, "heads.tokens", 1, rep, 1, R, 0, 0);
+    for (int k = 0; k < 5; k++) n = cli_out_add(list, n, CAP, sk[k], 0, scores + (size_t)k * L * H, 2, L, H, 0);
+    n = cli_out_add(list, n, CAP, "heads.outlier_share", 0, outl, 2, L, C, 0);
     if (steps > 0) {
         int done_steps = 0, fin = 0;
         if (gb_reagent_begin(ctx, (uint64_t)seed, (float)ratio, (int)steps)) goto done;
@@ -134,10 +134,10 @@ int gb_cmd_attribute(int argc, char **argv) {
         printf("ReAGent: %d steps, predicted token %d; scores by position:", done_steps, td[2]);
         for (int i = 0; i < T; i++) printf(" %.3f", rs[i]);
         printf("\n");
-        n = gb_out_add(list, n, CAP, "reagent.scores", 0, rs, 1, T, 0, 0);
-        n = gb_out_add(list, n, CAP, "reagent.target", 1, td + 2, 1, 1, 0, 0);
+        n = cli_out_add(list, n, CAP, "reagent.scores", 0, rs, 1, T, 0, 0);
+        n = cli_out_add(list, n, CAP, "reagent.target", 1, td + 2, 1, 1, 0, 0);
     }
-    if (gb_write_tensors(ctx, out, list, n)) goto done;
+    if (cli_write_tensors(ctx, out, list, n)) goto done;
     printf("wrote %d tensors to %s\n", n, out);
     rc = 0;
 done:

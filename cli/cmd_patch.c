@@ -15,7 +15,7 @@
 #include "fileio.h"
 #include "interp_cli.h"
 
-int gb_cmd_patch(int argc, char **argv);
+int cli_cmd_patch(int argc, char **argv);
 
 static int usage_error(const char *msg, const char *arg) {
     fprintf(stderr, "glassbox patch: %s%s%s\n(run 'glassbox --help' for usage)\n", msg, arg ? ": " : "", arg ? arg : "");
@@ -38,7 +38,7 @@ static void summary(const char *hook, const float *g, int rows, int cols, int by
     printf("\n");
 }
 
-int gb_cmd_patch(int argc, char **argv) {
+int cli_cmd_patch(int argc, char **argv) {
     const char *model = NULL, *clean = NULL, *clean_ids = NULL, *corr = NULL, *corr_ids = NULL, *target = NULL;
     const char *distractor = NULL, *hooks = "resid_pre,attn_out,mlp_out,z", *out = NULL;
     if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
@@ -74,27 +74,27 @@ int gb_cmd_patch(int argc, char **argv) {
     int rc = 1, nc = 0, nx = 0, t = -1, d = -1, n = 0;
     int32_t *ci = NULL, *xi = NULL;
     float *grids[4] = {NULL, NULL, NULL, NULL}, ldc = 0, ldx = 0;
-    gb_out_tensor list[16];
+    cli_out_tensor list[16];
     static const char *names[4] = {"resid_pre", "attn_out", "mlp_out", "z"};
     static const char *hook_names[4] = {"blocks.0.hook_resid_pre", "blocks.0.hook_attn_out", "blocks.0.hook_mlp_out",
                                         "blocks.0.attn.hook_z"};
     static const char *keys[4] = {"patch.hook_resid_pre", "patch.hook_attn_out", "patch.hook_mlp_out", "patch.hook_z"};
     if (cli_load_model_dir(ctx, model)) goto done;
-    ci = gb_cli_tokens(ctx, clean_ids, clean, &nc);
-    xi = ci ? gb_cli_tokens(ctx, corr_ids, corr, &nx) : NULL;
+    ci = cli_tokens(ctx, clean_ids, clean, &nc);
+    xi = ci ? cli_tokens(ctx, corr_ids, corr, &nx) : NULL;
     if (!xi) goto done;
-    if ((t = gb_cli_token(ctx, target, "target")) < 0 || (d = gb_cli_token(ctx, distractor, "distractor")) < 0)
+    if ((t = cli_token(ctx, target, "target")) < 0 || (d = cli_token(ctx, distractor, "distractor")) < 0)
         goto done;
     if (gb_set_tokens(ctx, xi, nx) || gb_set_patch_source(ctx, ci, nc) || gb_patch_baselines(ctx, t, d, &ldc, &ldx))
         goto done;
     printf("logit difference (target %d - distractor %d): clean %.4f, corrupted %.4f\n", t, d, ldc, ldx);
-    n = gb_out_add(list, n, 16, "tokens.clean", 1, ci, 1, nc, 0, 0);
-    n = gb_out_add(list, n, 16, "tokens.corrupted", 1, xi, 1, nx, 0, 0);
+    n = cli_out_add(list, n, 16, "tokens.clean", 1, ci, 1, nc, 0, 0);
+    n = cli_out_add(list, n, 16, "tokens.corrupted", 1, xi, 1, nx, 0, 0);
     int32_t td[2] = {t, d};
-    n = gb_out_add(list, n, 16, "tokens.target", 1, td, 1, 1, 0, 0);
-    n = gb_out_add(list, n, 16, "tokens.distractor", 1, td + 1, 1, 1, 0, 0);
-    n = gb_out_add(list, n, 16, "patch.ld_clean", 0, &ldc, 1, 1, 0, 0);
-    n = gb_out_add(list, n, 16, "patch.ld_corrupted", 0, &ldx, 1, 1, 0, 0);
+    n = cli_out_add(list, n, 16, "tokens.target", 1, td, 1, 1, 0, 0);
+    n = cli_out_add(list, n, 16, "tokens.distractor", 1, td + 1, 1, 1, 0, 0);
+    n = cli_out_add(list, n, 16, "patch.ld_clean", 0, &ldc, 1, 1, 0, 0);
+    n = cli_out_add(list, n, 16, "patch.ld_corrupted", 0, &ldx, 1, 1, 0, 0);
     int L = gb_get_config(ctx)->n_layer;
     for (int k = 0; k < 4; k++) {
         const char *p = strstr(hooks, names[k]);
@@ -103,9 +103,9 @@ int gb_cmd_patch(int argc, char **argv) {
         grids[k] = malloc(sizeof(float) * (size_t)L * cols);
         if (!grids[k] || gb_patch_grid(ctx, hook, t, d, 0, L * cols, grids[k])) goto done;
         summary(keys[k] + 6, grids[k], L, cols, k == 3);
-        n = gb_out_add(list, n, 16, keys[k], 0, grids[k], 2, L, cols, 0);
+        n = cli_out_add(list, n, 16, keys[k], 0, grids[k], 2, L, cols, 0);
     }
-    if (gb_write_tensors(ctx, out, list, n)) goto done;
+    if (cli_write_tensors(ctx, out, list, n)) goto done;
     printf("wrote %d tensors to %s\n", n, out);
     rc = 0;
 done:

@@ -7,13 +7,13 @@
 
 #include "interp_cli.h"
 
-static size_t numel_of(const gb_out_tensor *t) {
+static size_t numel_of(const cli_out_tensor *t) {
     size_t n = 1;
     for (int d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
     return n;
 }
 
-gb_status gb_write_tensors(gb_ctx *ctx, const char *path, const gb_out_tensor *t, int n) {
+gb_status cli_write_tensors(gb_ctx *ctx, const char *path, const cli_out_tensor *t, int n) {
     size_t cap = 256 + (size_t)n * 160, len = 0, off = 0;
     char *hdr = malloc(cap);
     if (!hdr) return gb_report_error(ctx, GB_E_OOM, "out of memory writing the safetensors header");
@@ -45,10 +45,10 @@ gb_status gb_write_tensors(gb_ctx *ctx, const char *path, const gb_out_tensor *t
     return ok ? GB_OK : gb_report_error(ctx, GB_E_IO, "write failed (disk full?)");
 }
 
-int gb_out_add(gb_out_tensor *list, int n, int cap, const char *name, int is_i32, const void *data, int ndim,
+int cli_out_add(cli_out_tensor *list, int n, int cap, const char *name, int is_i32, const void *data, int ndim,
                int d0, int d1, int d2) {
     if (n >= cap) return n;
-    gb_out_tensor *t = &list[n];
+    cli_out_tensor *t = &list[n];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->is_i32 = is_i32;
     t->ndim = ndim;
@@ -57,7 +57,7 @@ int gb_out_add(gb_out_tensor *list, int n, int cap, const char *name, int is_i32
     return n + 1;
 }
 
-int32_t *gb_cli_tokens(gb_ctx *ctx, const char *ids_csv, const char *text, int *n) {
+int32_t *cli_tokens(gb_ctx *ctx, const char *ids_csv, const char *text, int *n) {
     *n = 0;
     if (ids_csv) {
         int32_t *ids = malloc(sizeof *ids * (strlen(ids_csv) / 2 + 1));
@@ -82,7 +82,7 @@ int32_t *gb_cli_tokens(gb_ctx *ctx, const char *ids_csv, const char *text, int *
     return ids;
 }
 
-int gb_cli_token(gb_ctx *ctx, const char *spec, const char *what) {
+int cli_token(gb_ctx *ctx, const char *spec, const char *what) {
     char msg[300];
     if (!spec) {
         snprintf(msg, sizeof msg, "--%s is required: a token's text (one token) or #id", what);
@@ -101,7 +101,7 @@ int gb_cli_token(gb_ctx *ctx, const char *spec, const char *what) {
         return (int)v;
     }
     int n = 0;
-    int32_t *ids = gb_cli_tokens(ctx, NULL, spec, &n);
+    int32_t *ids = cli_tokens(ctx, NULL, spec, &n);
     int id = ids && n == 1 ? ids[0] : -1;
     if (ids && n != 1) {
         snprintf(msg, sizeof msg, "--%s \"%s\" is %d tokens; give one token's text (e.g. \" Paris\") or #id", what,

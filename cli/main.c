@@ -162,12 +162,12 @@ static int cmd_generate(gb_ctx *ctx, const cli_options *o) {
     return EXIT_OK;
 }
 
-int gb_cmd_patch(int argc, char **argv);     /* cmd_patch.c */
-int gb_cmd_attribute(int argc, char **argv); /* cmd_attribute.c */
+int cli_cmd_patch(int argc, char **argv);     /* cmd_patch.c */
+int cli_cmd_attribute(int argc, char **argv); /* cmd_attribute.c */
 
 int main(int argc, char **argv) {
-    if (argc >= 2 && !strcmp(argv[1], "patch")) return gb_cmd_patch(argc, argv);
-    if (argc >= 2 && !strcmp(argv[1], "attribute")) return gb_cmd_attribute(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "patch")) return cli_cmd_patch(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "attribute")) return cli_cmd_attribute(argc, argv);
     cli_options o;
     int rc = cli_parse_args(argc, argv, &o);
     if (rc >= 0) return rc;

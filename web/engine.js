@@ -1,30 +1,44 @@
-/* engine.js — what each view needs, read from a live Glassbox run.
+/* engine.js — the page's questions, answered by a live Glassbox run.
+ *
+ * The engine holds the one run state (prompt tokens, generated tokens, seed,
+ * interventions); a Session keeps it equal to the description the page sends
+ * (state.js runDesc) and changes only what differs: new generated tokens are
+ * appended (the KV cache computes only them), a new intervention list is set
+ * (the engine recomputes from its first block on), a new seed is only a seed.
+ * Every answer is a reading of that run: activations, the engine's own
+ * attention scores, norms and top tokens, its sampler (sampleDist + draw at
+ * the run's RNG position, no replay), the logit lens. Nothing here computes
+ * a model quantity: no softmax, no dot products, no norms.
  *
  * Used by web/worker.js (in the browser) and by web/tools/make-trace.js (in
- * Node, at build time, to precompute the trace the page draws before the
- * model loads), so the shipped trace and the live page show the same numbers.
- * Every array returned is a fresh Float32Array/Int32Array (safe to transfer).
+ * Node, at build time, for the trace the page draws before the model loads),
+ * so the shipped trace and the live page show the same numbers. Every array
+ * returned is a fresh Float32Array/Int32Array (safe to transfer).
  */
-import { stepList, KIND } from './steps.js';
+import { stepReads, KIND } from './steps.js';
 import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
 import { keepWindow } from './lib/context-window.js';
 
-/** Copy of an activation's data (glassbox.js views die on the next call). */
-function act(gb, name) { return gb.activation(name, { copy: true }).data; }
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const ivText = (list) => JSON.stringify(list.map((e) => [e.kind, e.layer, e.head ?? null, e.hook ?? null, e.pos ?? null]));
 
 export class Session {
   /** @param {import('./glassbox.js').Glassbox} gb  with a model loaded */
   constructor(gb) {
     this.gb = gb;
-    this.ids = [];       // the run's tokens: prompt then generated
-    this.nPrompt = 0;
-    this.draws = 0;      // RNG draws that chose the generated tokens
-    this.rngAt = 0;      // RNG draws made since the seed
-    this.cache = null;
+    this.prompt = null;   // the prompt text applied
+    this.promptIds = [];  // its tokens (cut to the context)
+    this.gen = [];        // generated tokens applied
+    this.iv = [];         // interventions applied
+    this.seedValue = null;
+    this.truncated = 0;
     this.pieceCache = new Map();
+    this.cleanCache = null; // the clean run's sampling answer: {key, dist}
   }
 
   get config() { return this.gb.config; }
+  get ids() { return [...this.promptIds, ...this.gen]; }
+  get nPrompt() { return this.promptIds.length; }
 
   piece(id) {
     let p = this.pieceCache.get(id);
@@ -39,223 +53,170 @@ export class Session {
   }
 
   /**
-   * Starts a run on the prompt, seeded once as the CLI does, then continues
-   * it: gen as token ids appends those (a link carries the generated ids, so
-   * it reproduces them whatever the sliders say now; each counts as one draw
-   * of the RNG stream); gen as a number samples that many with the settings.
-   * Returns the run's tokens.
-   * @param {{prompt: string, gen?: number|number[], sampling?: object, seed?: number}} a
+   * Makes the engine's run the described one, changing only what differs,
+   * and runs what is stale. gen: ids appended after the prompt (a link
+   * carries them; ids outside the vocabulary and past the context are dropped).
+   * @param {{prompt: string, gen?: number[], interventions?: object[], seed?: number}} d
    */
-  setRun({ prompt, gen = 0, sampling = {}, seed = 0, keep = 'end' }) {
-    const gb = this.gb;
-    let { ids, spans } = this.tokenize(prompt);
-    if (!ids.length) ids = [50256 < this.config.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
-    const max = this.config.n_positions;
-    // Longer than the context: keep the last tokens (or the first, keep = 'start'); context-window.js.
-    const win = keepWindow(ids, spans, max, keep);
-    ids = win.ids;
-    this.truncated = win.truncated;
-    this.window = win;
-    gb.clearAblations();
-    gb.setTokens(ids);
-    gb.runAll();
-    this.ids = ids;
-    this.nPrompt = ids.length;
-    this.seedValue = seed;
-    gb.seed(seed);
-    this.rngAt = 0;     // uniform draws the engine's RNG has made since the seed
-    this.draws = 0;     // draws that chose this run's generated tokens
-    this.cache = null;  // the last predict(): its token and whether it drew
-    if (Array.isArray(gen)) {
-      const V = this.config.vocab_size;
-      const add = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < V).slice(0, max - this.ids.length);
-      if (add.length) {
-        gb.appendTokens(add);
-        gb.runAll();
-        this.ids.push(...add);
-        this.draws = add.length;
-      }
-    } else {
-      for (let i = 0; i < gen && this.ids.length < max; i++) { const d = this._draw(sampling); this._append(d.token, sampling, d.drew); }
+  sync({ prompt, gen = [], interventions = [], seed = 0, keep = 'end' }) {
+    const gb = this.gb, c = this.config, max = c.n_positions;
+    let reset = false;
+    if (prompt !== this.prompt || keep !== this.keep) {
+      let { ids, spans } = this.tokenize(prompt);
+      if (!ids.length) ids = [50256 < c.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
+      // Longer than the context: keep the last tokens (or the first, keep = 'start'); context-window.js.
+      this.window = keepWindow(ids, spans, max, keep);
+      this.truncated = this.window.truncated;
+      this.prompt = prompt;
+      this.keep = keep;
+      this.promptIds = this.window.ids;
+      reset = true;
     }
+    const want = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < c.vocab_size).slice(0, max - this.promptIds.length);
+    const extends_ = !reset && want.length >= this.gen.length && same(want.slice(0, this.gen.length), this.gen);
+    if (reset || !extends_) {
+      gb.setTokens(this.promptIds);
+      if (want.length) gb.appendTokens(want);
+      this.iv = null; // re-applied below: a fresh run starts clean
+    } else if (want.length > this.gen.length) {
+      gb.appendTokens(want.slice(this.gen.length));
+    }
+    this.gen = want;
+    if (this.iv === null || ivText(interventions) !== ivText(this.iv)) this._setInterventions(interventions);
+    if (seed !== this.seedValue) { gb.seed(seed); this.seedValue = seed; }
+    gb.runAll();
     return this.runInfo();
+  }
+
+  _setInterventions(list) {
+    this.gb.clearInterventions();
+    for (const e of list) this.gb.addIntervention(e);
+    this.iv = list.map((e) => ({ ...e }));
+  }
+
+  /** Puts the whole run back as last synced (after a measurement that borrowed the engine). */
+  restore() {
+    const gb = this.gb;
+    gb.setTokens(this.promptIds);
+    if (this.gen.length) gb.appendTokens(this.gen);
+    this._setInterventions(this.iv || []);
+    gb.seed(this.seedValue ?? 0);
+    gb.runAll();
   }
 
   runInfo() {
-    return { ids: this.ids.slice(), pieces: this.ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated || 0, context: this.config.n_positions,
+    const ids = this.ids;
+    return { ids, pieces: ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated, context: this.config.n_positions,
       keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null };
   }
 
-  /* The RNG stream, as in the CLI: seed once, then each sample with a
-   * temperature above 0 draws one uniform (greedy draws none). predict()
-   * draws too, so before a sample that must continue the stream, the RNG is
-   * put back where the run's own draws left it (seed + replay) unless it is
-   * already there. Generating right after predict() reuses the predicted
-   * token and its draw, so each generated token costs one sample. */
-  _draw(sampling) {
-    if (this.rngAt !== this.draws) {
-      this.gb.seed(this.seedValue);
-      for (let i = 0; i < this.draws; i++) this.gb.sample({ ...sampling, temperature: 1 });
-      this.rngAt = this.draws;
-    }
-    const s = this.gb.sample(sampling);
-    const drew = sampling.temperature > 0 || sampling.temperature === undefined ? 1 : 0;
-    this.rngAt += drew;
-    return { ...s, drew };
-  }
-
-  _append(token, sampling, drew = sampling.temperature > 0 || sampling.temperature === undefined ? 1 : 0) {
-    this.gb.appendTokens([token]);
-    this.gb.runAll();              // KV cache: only the new position is computed
-    this.ids.push(token);
-    this.draws += drew;
-    this.cache = null;
-  }
-
-  _cacheKey(sampling) { return `${this.ids.length}|${sampling.temperature}|${sampling.topK}|${sampling.topP}|${this.seedValue}`; }
-
-  /** Appends n sampled tokens (continuing the seeded RNG stream). */
+  /** Appends n tokens drawn by the engine's sampler at the run's RNG position. */
   generate({ n = 1, sampling = {} }) {
-    const max = this.config.n_positions;
-    for (let i = 0; i < n && this.ids.length < max; i++) {
-      const c = this.cache;
-      if (c && c.key === this._cacheKey(sampling) && this.rngAt === this.draws + c.drew) this._append(c.token, sampling, c.drew);
-      else { const s = this._draw(sampling); this._append(s.token, sampling, s.drew); }
+    const gb = this.gb, max = this.config.n_positions;
+    for (let i = 0; i < n && this.promptIds.length + this.gen.length < max; i++) {
+      const { token } = gb.sample(sampling);
+      gb.appendTokens([token]);
+      gb.runAll(); // KV cache: only the new position is computed
+      this.gen.push(token);
     }
-    return this.runInfo();
+    return { gen: this.gen.slice(), run: this.runInfo() };
   }
 
   /**
-   * The next-token distribution at the last position through every sampling
-   * stage, and the token drawn, for the k most likely tokens (plus the drawn
-   * one if it falls outside them). The RNG continues the run's stream, so the
-   * same settings always draw the same token (and match the CLI's --seed).
+   * The sampling answer for the run as it stands: the last position's
+   * distribution at every stage for the first k rows of the engine's order
+   * (final probability descending, ties by logit, then id) with their running
+   * total, the uniform number of the run's RNG position, and the draw: the
+   * first row whose running total exceeds u (also when it lies below row k).
    */
   predict({ sampling = {}, k = 12 } = {}) {
-    const key = this._cacheKey(sampling);
-    if (this.cache && this.cache.key === key && this.cache.k === k && this.rngAt === this.draws + this.cache.drew) return this.cache.result;
-    const s = this._draw(sampling);
-    const order = topIndices(s.logits, k);
-    if (!order.includes(s.token)) order.push(s.token);
-    const pick = (arr, i) => (arr && arr.length ? arr[i] : null);
-    const count = (arr) => { if (!arr || !arr.length) return null; let n = 0; for (const v of arr) if (v > 0) n++; return n; };
-    const result = {
-      token: s.token, piece: this.piece(s.token), uniform: s.uniform, sampling: { ...sampling },
-      kept: { topK: count(s.topK), topP: count(s.topP) },
-      rows: order.map((id) => ({
-        id, piece: this.piece(id), logit: s.logits[id], scaled: pick(s.scaled, id), prob: pick(s.probs, id),
-        topK: pick(s.topK, id), topP: pick(s.topP, id),
-      })),
-    };
-    this.cache = { key, k, token: s.token, drew: s.drew, result };
-    return result;
-  }
-
-  /** The payload one step of the walk draws (see steps.js for the keys). */
-  stepData(stage, layer) {
-    const gb = this.gb, c = this.config;
-    const L = Math.max(0, Math.min(c.n_layer - 1, layer | 0));
-    const b = `blocks.${L}`;
-    const T = gb.numTokens, H = c.n_head, D = c.d_head, C = c.n_embd;
-    const base = { stage, layer: KIND[stage].group === 'attn' || KIND[stage].group === 'mlp' ? L : -1, T, C, H, D, M: c.d_mlp };
-    switch (stage) {
-      case 'embed':
-        return { ...base, tok: act(gb, 'hook_embed'), pos: act(gb, 'hook_pos_embed'), sum: act(gb, 'blocks.0.hook_resid_pre') };
-      case 'ln1':
-        return { ...base, x: act(gb, `${b}.hook_resid_pre`), scale: act(gb, `${b}.ln1.hook_scale`), out: act(gb, `${b}.ln1.hook_normalized`) };
-      case 'qkv':
-        return { ...base, x: act(gb, `${b}.ln1.hook_normalized`), q: act(gb, `${b}.attn.hook_q`), k: act(gb, `${b}.attn.hook_k`), v: act(gb, `${b}.attn.hook_v`) };
-      case 'scores':
-        return { ...base, scores: fullScores(act(gb, `${b}.attn.hook_q`), act(gb, `${b}.attn.hook_k`), T, H, D) };
-      case 'mask':
-        return { ...base, scores: act(gb, `${b}.attn.hook_attn_scores`) };
-      case 'softmax':
-        return { ...base, pattern: act(gb, `${b}.attn.hook_pattern`) };
-      case 'mix':
-        return { ...base, pattern: act(gb, `${b}.attn.hook_pattern`), v: act(gb, `${b}.attn.hook_v`), z: act(gb, `${b}.attn.hook_z`) };
-      case 'concat':
-        return { ...base, z: act(gb, `${b}.attn.hook_z`) };
-      case 'proj':
-        return { ...base, x: act(gb, `${b}.attn.hook_z`), out: act(gb, `${b}.hook_attn_out`) };
-      case 'resid1':
-        return { ...base, x: act(gb, `${b}.hook_resid_pre`), d: act(gb, `${b}.hook_attn_out`), out: act(gb, `${b}.hook_resid_mid`) };
-      case 'ln2':
-        return { ...base, x: act(gb, `${b}.hook_resid_mid`), scale: act(gb, `${b}.ln2.hook_scale`), out: act(gb, `${b}.ln2.hook_normalized`) };
-      case 'up':
-        return { ...base, x: act(gb, `${b}.ln2.hook_normalized`), pre: act(gb, `${b}.mlp.hook_pre`) };
-      case 'gelu':
-        return { ...base, pre: act(gb, `${b}.mlp.hook_pre`), post: act(gb, `${b}.mlp.hook_post`) };
-      case 'down':
-        return { ...base, post: act(gb, `${b}.mlp.hook_post`), out: act(gb, `${b}.hook_mlp_out`) };
-      case 'resid2':
-        return { ...base, x: act(gb, `${b}.hook_resid_mid`), d: act(gb, `${b}.hook_mlp_out`), out: act(gb, `${b}.hook_resid_post`), norms: this.residNorms() };
-      case 'lnf':
-        return { ...base, x: act(gb, `blocks.${c.n_layer - 1}.hook_resid_post`), scale: act(gb, 'ln_final.hook_scale'), out: act(gb, 'ln_final.hook_normalized') };
-      case 'logits':
-        return { ...base, top: this.topPerPosition(5) };
-      case 'sample':
-        return { ...base };
-      default:
-        throw new Error(`unknown stage "${stage}"`);
-    }
-  }
-
-  /** ‖residual‖ at each position before block 0 and after every block: [(n_layer + 1) * T]. */
-  residNorms() {
-    const gb = this.gb, c = this.config, T = gb.numTokens, C = c.n_embd;
-    const out = new Float32Array((c.n_layer + 1) * T);
-    const put = (row, x) => { for (let t = 0; t < T; t++) { let s = 0; for (let i = 0; i < C; i++) s += x[t * C + i] ** 2; out[row * T + t] = Math.sqrt(s); } };
-    put(0, gb.activation('blocks.0.hook_resid_pre').data);
-    for (let L = 0; L < c.n_layer; L++) put(L + 1, gb.activation(`blocks.${L}.hook_resid_post`).data);
-    return out;
-  }
-
-  /** Each position's k most likely next tokens (softmax of its logits). */
-  topPerPosition(k) {
-    const { data } = this.gb.activation('logits');
-    const V = this.config.vocab_size, T = this.gb.numTokens;
-    const rows = [];
-    for (let t = 0; t < T; t++) {
-      const row = data.subarray(t * V, (t + 1) * V);
-      let max = -Infinity; for (const v of row) if (v > max) max = v;
-      let z = 0; for (const v of row) z += Math.exp(v - max);
-      rows.push(topIndices(row, k).map((id) => ({ id, piece: this.piece(id), logit: row[id], prob: Math.exp(row[id] - max) / z })));
-    }
-    return rows;
-  }
-
-  /**
-   * Ablates heads ("L.H" strings, mode 'zero' or 'mean') and compares the last
-   * position's next-token probabilities before and after; the run is restored.
-   */
-  ablation({ heads = [], mode = 'zero', k = 8 }) {
     const gb = this.gb;
-    const before = this.lastProbs();
-    if (!heads.length) return { heads, mode, changed: 0, rows: topOf(before, k, this) };
-    for (const s of heads) { const [l, h] = s.split('.').map(Number); gb.setAblation(l, h, mode); }
-    gb.runAll();
-    const after = this.lastProbs();
-    gb.clearAblations();
-    gb.runAll();
-    const ids = topIndices(before, k);
-    for (const id of topIndices(after, k)) if (!ids.includes(id)) ids.push(id);
-    let tv = 0; for (let i = 0; i < before.length; i++) tv += Math.abs(before[i] - after[i]);
+    const dist = gb.sampleDist(sampling, k, { arrays: false });
+    const u = gb.nextUniform();
+    const d = gb.draw(sampling, u);
+    const row = (r) => ({ ...r, piece: this.piece(r.id) });
+    let drawnRow = null;
+    if (d.rank >= dist.rows.length) {
+      // The drawn row lies below the rows shown: its values, read from the stages' arrays.
+      const full = gb.sampleDist(sampling, 0, { arrays: true }), id = d.token;
+      drawnRow = row({ id, logit: full.logits[id], scaled: full.scaled[id], prob: full.probs[id], topK: full.topK[id], topP: full.topP[id], cum: d.cumAfter, rank: d.rank });
+    }
     return {
-      heads, mode, changed: tv / 2,
-      rows: ids.map((id) => ({ id, piece: this.piece(id), before: before[id], after: after[id] })),
+      token: d.token, piece: this.piece(d.token), rank: d.rank, uniform: u, cumBefore: d.cumBefore, cumAfter: d.cumAfter,
+      position: this.gen.length, sampling: { ...sampling }, kept: dist.kept, rows: dist.rows.map(row), drawnRow,
     };
   }
 
-  /** Softmax of the last position's logits. */
-  lastProbs() {
-    const { data } = this.gb.activation('logits');
-    const V = this.config.vocab_size, T = this.gb.numTokens;
-    return softmax(data.subarray((T - 1) * V, T * V));
+  /**
+   * The comparison view: the clean run (no interventions) and the intervened
+   * one at the same sampling settings, each drawing with the same u. Rows:
+   * the first k rows of each run's order, with both runs' final probability
+   * (after temperature, top-k, top-p and renormalising). The clean answer is
+   * kept for the same tokens, seed and settings, so toggling heads costs one
+   * recomputation of the intervened run.
+   */
+  compare({ sampling = {}, k = 8 } = {}) {
+    const side = () => {
+      const dist = this.gb.sampleDist(sampling, k, { arrays: true });
+      const u = this.gb.nextUniform();
+      const d = this.gb.draw(sampling, u);
+      return { final: dist.topP, ids: dist.rows.map((r) => r.id), token: d.token, piece: this.piece(d.token), rank: d.rank, uniform: u };
+    };
+    const run = side();
+    const iv = this.iv || [];
+    let clean = run;
+    if (iv.length) {
+      const key = JSON.stringify([this.ids, this.seedValue, sampling, k]);
+      if (!this.cleanCache || this.cleanCache.key !== key) {
+        this._setInterventions([]);
+        this.gb.runAll();
+        this.cleanCache = { key, clean: side() };
+        this._setInterventions(iv);
+        this.gb.runAll();
+      }
+      clean = this.cleanCache.clean;
+    }
+    const ids = [...clean.ids];
+    for (const id of run.ids) if (!ids.includes(id)) ids.push(id);
+    const strip = ({ final, ids: _, ...rest }) => rest;
+    return {
+      intervened: iv.length > 0, interventions: iv, sampling: { ...sampling },
+      clean: strip(clean), run: strip(run),
+      // rank: the row in each run's own order (the order its draw walks), when among its first k.
+      rows: ids.map((id) => ({ id, piece: this.piece(id), clean: clean.final[id], run: run.final[id], cleanRank: clean.ids.indexOf(id) + 1 || null, runRank: run.ids.indexOf(id) + 1 || null })),
+    };
+  }
+
+  /** The payload one step of the walk draws: what steps.js STEPS[stage].reads names. */
+  step(stage, layer) {
+    const gb = this.gb, c = this.config;
+    if (!KIND[stage]) throw new Error(`unknown stage "${stage}"`);
+    const reads = stepReads(stage, layer, c.n_layer);
+    const L = Math.max(0, Math.min(c.n_layer - 1, layer | 0));
+    const T = gb.numTokens;
+    const fields = {};
+    for (const [name, r] of Object.entries(reads)) {
+      if (r.hook) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
+      else if (r.fn === 'attnScoresUnmasked') { const a = gb.attnScoresUnmasked(r.layer); fields[name] = { data: a.data, shape: a.shape }; }
+      else if (r.fn === 'residNorms') {
+        const out = new Float32Array((c.n_layer + 1) * T);
+        out.set(gb.rowNorms('blocks.0.hook_resid_pre'), 0);
+        for (let l = 0; l < c.n_layer; l++) out.set(gb.rowNorms(`blocks.${l}.hook_resid_post`), (l + 1) * T);
+        fields[name] = { data: out, shape: [c.n_layer + 1, T] };
+      } else if (r.fn === 'topTokens') {
+        fields[name] = { rows: Array.from({ length: T }, (_, t) => gb.topTokens(t, r.k).map((x) => ({ ...x, piece: this.piece(x.id) }))) };
+      } else if (r.fn === 'predict') {
+        // The sampling step draws main.js's predict answer (the same as the sampling view's).
+      } else throw new Error(`step ${stage}: unknown read ${JSON.stringify(r)}`);
+    }
+    const block = KIND[stage].group === 'attn' || KIND[stage].group === 'mlp';
+    return { stage, layer: block ? L : -1, T, C: c.n_embd, H: c.n_head, D: c.d_head, M: c.d_mlp, fields };
   }
 
   /**
-   * Logit lens: for the residual before block 0 (layer -1) and after every
-   * block, at each of the last maxPos positions, the top token and its probability.
+   * Logit lens of the (intervened) run: for the residual before block 0
+   * (layer -1) and after every block, at each of the last maxPos positions,
+   * the top token and its probability.
    */
   lens({ maxPos = 16 } = {}) {
     const gb = this.gb, c = this.config, T = gb.numTokens;
@@ -279,60 +240,52 @@ export class Session {
    * Lesson mode's live measurement (lesson-metrics.js defines every number)
    * on the run's tokens: each scored position's greedy prediction and whether
    * it is right, the counts lesson.json reports, one score grid, the focused
-   * head's attention pattern; with `heads` ablated ("L.H", mode 'zero' or
-   * 'mean') the same again; and the lesson's main metric over `items` (the
-   * card's held-out sample) without and with the ablation. The run is
-   * restored afterwards (no ablation, same tokens).
+   * head's attention pattern; for the run's interventions the same again;
+   * and the lesson's main metric over `items` (the card's held-out sample)
+   * without and with them. The run is put back afterwards.
    * @param {{lesson: string, grids?: string[], items?: {text: string, L?: number}[]|null,
-   *   heads?: string[], mode?: string, focus?: {layer: number, head: number}|null}} a
+   *   focus?: {layer: number, head: number}|null}} a
    */
-  lessonMeasure({ lesson, grids = [], items = null, heads = [], mode = 'zero', focus = null }) {
-    const gb = this.gb, c = this.config, ids = this.ids.slice(), T = ids.length;
+  lessonMeasure({ lesson, grids = [], items = null, focus = null }) {
+    const gb = this.gb, c = this.config, ids = this.ids, T = ids.length;
+    const iv = this.iv || [];
     const lay = layout(lesson, ids);
     const read = () => {
       const preds = argmaxRows(gb.activation('logits').data, T, c.vocab_size);
-      const patterns = Array.from({ length: c.n_layer }, (_, l) => act(gb, `blocks.${l}.attn.hook_pattern`));
+      const patterns = Array.from({ length: c.n_layer }, (_, l) => gb.activation(`blocks.${l}.attn.hook_pattern`, { copy: true }).data);
       return { preds, counts: counts(lesson, ids, preds, lay), grids: grids.map((g) => scoreGrid(g, ids, patterns, c.n_head, lay)), patterns };
     };
-    const setHeads = () => { for (const s of heads) { const [l, h] = s.split('.').map(Number); gb.setAblation(l, h, mode); } };
+    let ablated = null;
+    if (iv.length) { ablated = read(); this._setInterventions([]); gb.runAll(); }
     const clean = read();
-    let ablated = null, pattern = null;
+    let pattern = null;
     if (focus && focus.layer < c.n_layer && focus.head < c.n_head) {
       const P = clean.patterns[focus.layer];
       pattern = { layer: focus.layer, head: focus.head, T, data: P.slice(focus.head * T * T, (focus.head + 1) * T * T) };
     }
-    if (heads.length) { setHeads(); gb.runAll(); ablated = read(); }
     let sample = null;
     if (items && items.length) {
       const key = `${lesson}|${items.length}|${items[0].text}`;
-      if (!this.sampleCache || this.sampleCache.key !== key) {
-        gb.clearAblations();
-        this.sampleCache = { key, clean: this._lessonPool(lesson, items) };
-      }
+      if (!this.sampleCache || this.sampleCache.key !== key) this.sampleCache = { key, clean: this._lessonPool(lesson, items, []) };
       sample = { n: items.length, clean: this.sampleCache.clean, ablated: null };
-      if (heads.length) {
-        const k = `${heads.join(',')}|${mode}`;
-        sample.ablated = this.sampleCache[k] ??= (setHeads(), this._lessonPool(lesson, items));
-      }
+      if (iv.length) sample.ablated = this.sampleCache[ivText(iv)] ??= this._lessonPool(lesson, items, iv);
     }
-    if (heads.length || sample) {
-      gb.clearAblations();
-      gb.setTokens(ids);
-      gb.runAll();
-    }
+    this._setInterventions(iv);
+    this.restore();
     const guess = (preds) => lay.groups.map((g, t) => (g ? this.piece(preds[t]) : null));
     const strip = (r) => r && { preds: r.preds, guesses: guess(r.preds), counts: r.counts };
     return {
-      lesson, ids, T, L: lay.L, groups: lay.groups, note: lay.note, complete: lay.complete, heads, mode,
+      lesson, ids, T, L: lay.L, groups: lay.groups, note: lay.note, complete: lay.complete, interventions: iv,
       clean: strip(clean), ablated: strip(ablated),
       grids: grids.map((name, k) => ({ name, clean: clean.grids[k], ablated: ablated ? ablated.grids[k] : null })),
       pattern, sample,
     };
   }
 
-  /** The lesson's pooled metrics over items, with whatever ablation is set. */
-  _lessonPool(lesson, items) {
+  /** The lesson's pooled metrics over items with the interventions iv. */
+  _lessonPool(lesson, items, iv) {
     const gb = this.gb, V = this.config.vocab_size;
+    this._setInterventions(iv);
     const list = items.map((it) => {
       const ids = Array.from(gb.tokenize(it.text).ids);
       gb.setTokens(ids);
@@ -344,53 +297,3 @@ export class Session {
   }
 }
 
-/* ------------------------------------------------------------ helpers */
-
-/** Full (unmasked) q·k/√d scores [H, T, T] from q, k [T, H, D]. */
-export function fullScores(q, k, T, H, D) {
-  const out = new Float32Array(H * T * T), s = 1 / Math.sqrt(D);
-  for (let h = 0; h < H; h++) {
-    for (let i = 0; i < T; i++) {
-      for (let j = 0; j < T; j++) {
-        let acc = 0;
-        const qi = (i * H + h) * D, kj = (j * H + h) * D;
-        for (let d = 0; d < D; d++) acc += q[qi + d] * k[kj + d];
-        out[(h * T + i) * T + j] = acc * s;
-      }
-    }
-  }
-  return out;
-}
-
-/** Indices of the k largest entries, largest first. */
-export function topIndices(arr, k) {
-  const best = [];
-  for (let i = 0; i < arr.length; i++) {
-    const v = arr[i];
-    if (best.length === k && v <= arr[best[k - 1]]) continue;
-    let j = best.length === k ? k - 1 : best.length;
-    if (best.length < k) best.push(i);
-    while (j > 0 && arr[best[j - 1]] < v) { best[j] = best[j - 1]; j--; }
-    best[j] = i;
-  }
-  return best;
-}
-
-export function softmax(row) {
-  let max = -Infinity; for (const v of row) if (v > max) max = v;
-  const out = new Float32Array(row.length);
-  let z = 0; for (let i = 0; i < row.length; i++) { out[i] = Math.exp(row[i] - max); z += out[i]; }
-  for (let i = 0; i < row.length; i++) out[i] /= z;
-  return out;
-}
-
-function topOf(probs, k, session) {
-  return topIndices(probs, k).map((id) => ({ id, piece: session.piece(id), before: probs[id], after: null }));
-}
-
-/** Every step's payload for the current run (the precomputed trace uses this). */
-export function allSteps(session) {
-  const out = {};
-  for (const s of stepList(session.config.n_layer)) out[s.id] = session.stepData(s.key, s.layer);
-  return out;
-}

@@ -8,11 +8,12 @@
  * model and prompt, then switch to the live engine once the model has loaded.
  */
 import Mustache from './vendor/mustache.mjs';
-import { createStore, decodeUrl, encodeUrl, initialState, clampToModel, DEFAULTS } from './state.js';
+import { createStore, decodeUrl, encodeUrl, initialState, clampToModel, DEFAULTS, runKey, sampleKey, runDesc, samplingOf, toggleHead } from './state.js';
 import { moveStep, stepIndex, stepList, stepId } from './steps.js';
 import { createTemplates } from './lib/templates.js';
 import { createClient } from './lib/client.js';
 import { renderError } from './lib/render-error.js';
+import { renderBadge } from './lib/badge.js';
 import { loaderView, readModelFiles } from './views/loader/loader.js';
 import { tokensView } from './views/tokens/tokens.js';
 import { stagemapView } from './views/stagemap/stagemap.js';
@@ -45,6 +46,8 @@ registerView('lens', lensView);
 registerView('lesson', lessonView);
 registerView('intro', introView);
 registerView('plain', plainView);
+/** Views that show the run's numbers: each carries the interventions badge. */
+const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson'];
 /** Views embed.html may show. */
 const EMBEDDABLE = ['stage', 'tokens', 'sampling', 'ablation', 'lens', 'stagemap', 'lesson'];
 
@@ -57,11 +60,13 @@ const templates = createTemplates(Mustache, async (path) => {
   return res.text();
 });
 const client = createClient(new URL('./worker.js', import.meta.url));
-const sampling = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });
 
 // ------------------------------------------------------------ engine requests
 /* Latest-wins: each kind of request has a counter; a reply to an older
- * request than the newest is dropped. */
+ * request than the newest is dropped. Every question carries the run's
+ * description (runDesc), and every answer is stored with the key of the state
+ * it answers (runKey / sampleKey): views show an answer only while its key is
+ * the current state's, so nothing on screen answers another state. */
 const latest = {};
 async function request(kind, verb, args, opts) {
   const n = (latest[kind] = (latest[kind] || 0) + 1);
@@ -83,46 +88,57 @@ async function guard(view, fn) {
 const measuring = isEmbed && !!measureState(); // embed-measure.js: draw a handed-over state, ask the engine nothing
 const live = () => !measuring && store.get().status.phase === 'ready';
 
+/** Keeps one performance mark per name, the latest: tests/e2e/timing.js reads click-to-update times from them. */
+function markNow(name) { performance.clearMarks(name); performance.mark(name); }
+
+/** Asks verb about the current state; stores the answer under field with its key, if still current. */
+async function ask(field, verb, args, keyOf = runKey, extra = {}) {
+  const s = store.get();
+  const key = keyOf(s);
+  const a = await request(field, verb, { state: runDesc(s), ...args });
+  if (a && keyOf(store.get()) === key) {
+    store.set({ [field]: { ...a, ...extra, key } });
+    markNow(`glassbox:answer:${field}`);
+  }
+  return a;
+}
+
+/* What depends on what. The run (prompt, generated ids, interventions): every
+ * answer. The seed and the sampling settings: only the sampling answers
+ * (predict, compare). The step in focus: only its payload. */
 async function refreshRun() {
   if (!live()) return;
   await guard('tokens', async () => {
     const s = store.get();
-    // Tokens first (fast), so the pieces update while the forward pass runs.
-    request('tokenize', 'tokenize', { text: s.prompt }).then((t) => {
-      const cur = store.get().run;
-      if (t && (!cur || cur.pending !== false) && store.get().prompt === s.prompt) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, pending: true } });
-    }, () => {});
-    const run = await request('run', 'setRun', { prompt: s.prompt, gen: s.gen, sampling: sampling(s), seed: s.seed, keep: s.keep });
-    if (!run) return;
-    store.set({ run, gen: run.ids.slice(run.nPrompt) });
-    // Off-screen views get no new data now: drop what no longer matches the run.
-    const sameAsTrace = trace && trace.run.ids.join() === run.ids.join();
-    if (!sameAsTrace) store.set({ ...(visible.has('lens') ? {} : { lens: null }), ...(visible.has('ablation') ? {} : { ablation: null }) });
-    await Promise.all([refreshStep(), refreshPredict(), refreshAblation(), refreshLens(), refreshLesson()]);
+    // A new prompt's tokens first (fast), so the pieces update while the forward pass runs.
+    if (store.get().run?.prompt !== s.prompt) {
+      request('tokenize', 'tokenize', { text: s.prompt }).then((t) => {
+        if (t && store.get().prompt === s.prompt && store.get().run?.prompt !== s.prompt) store.set({ run: { ids: t.ids, pieces: t.pieces, nPrompt: t.ids.length, prompt: s.prompt, key: null } });
+      }, () => {});
+    }
+    const a = await ask('run', 'run', {}, runKey, { prompt: s.prompt });
+    if (!a) return;
+    await Promise.all([refreshStep(), refreshSampling(), refreshLens(), refreshLesson()]);
   });
 }
 
 async function refreshStep() {
   if (!live()) return;
-  await guard('stage', async () => {
-    const s = store.get();
-    const data = await request('step', 'step', { stage: s.stage, layer: s.layer });
-    if (data) store.set({ stepData: data });
-  });
+  const s = store.get();
+  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer }));
 }
 
 async function refreshPredict() {
   if (!live()) return;
-  await guard('sampling', async () => {
-    const p = await request('predict', 'predict', { sampling: sampling(store.get()), k: 12 });
-    if (p) store.set({ predict: p });
-  });
+  await guard('sampling', () => ask('predict', 'predict', { sampling: samplingOf(store.get()), k: 12 }, sampleKey));
 }
 
-/* The ablation comparison and the logit lens cost whole extra passes (GPT-2
- * small: about a second for the lens), and the worker answers in order, so
- * they are computed only while their view is on screen; a view that scrolls
- * into sight with stale data asks again. */
+function refreshSampling() { return Promise.all([refreshPredict(), refreshCompare()]); }
+
+/* The comparison and the logit lens cost whole extra passes (GPT-2 small:
+ * about a second for the lens), and the worker answers in order, so they are
+ * computed only while their view is on screen; a view that scrolls into
+ * sight with stale data asks again. */
 const visible = new Set();
 const stale = new Set();
 function onScreen(name) {
@@ -131,20 +147,14 @@ function onScreen(name) {
   return false;
 }
 
-async function refreshAblation() {
+async function refreshCompare() {
   if (!live() || !wants('ablation') || !onScreen('ablation')) return;
-  await guard('ablation', async () => {
-    const a = await request('ablation', 'ablation', { heads: store.get().ablate, mode: store.get().ablateMode, k: 8 });
-    if (a) store.set({ ablation: a });
-  });
+  await guard('ablation', () => ask('compare', 'compare', { sampling: samplingOf(store.get()), k: 8 }, sampleKey));
 }
 
 async function refreshLens() {
   if (!live() || !wants('lens') || !onScreen('lens')) return;
-  await guard('lens', async () => {
-    const l = await request('lens', 'lens', { maxPos: 16 });
-    if (l) store.set({ lens: l });
-  });
+  await guard('lens', () => ask('lens', 'lens', { maxPos: 16 }));
 }
 
 /* Lesson mode: the card's numbers (lesson.json, fetched once per lesson) and
@@ -164,15 +174,11 @@ async function loadLessonJson() {
 
 async function refreshLesson() {
   const s = store.get();
-  if (!live() || !s.lesson || !wants('lesson') || !s.lessonJson || s.lessonJson.lesson !== s.lesson || !s.run) return;
+  if (!live() || !s.lesson || !wants('lesson') || !s.lessonJson || s.lessonJson.lesson !== s.lesson) return;
   if (!s.status.modelName || !s.status.modelName.includes(lessonModelUrl(s.lesson))) return; // its model is still loading
   await guard('lesson', async () => {
     const step = LESSONS[s.lesson].steps[clampStep(s.lesson, s.lessonStep)];
-    const d = await request('lesson', 'lesson', {
-      lesson: s.lesson, grids: step.grids || [], items: s.lessonJson.sample.items,
-      heads: s.ablate, mode: s.ablateMode, focus: { layer: s.layer, head: s.head },
-    });
-    if (d) store.set({ lessonData: d });
+    await ask('lessonData', 'lesson', { lesson: s.lesson, grids: step.grids || [], items: s.lessonJson.sample.items, focus: { layer: s.layer, head: s.head } });
   });
 }
 
@@ -181,7 +187,6 @@ function debounce(fn, ms) {
   return () => { clearTimeout(t); t = setTimeout(fn, ms); };
 }
 const refreshRunSoon = debounce(refreshRun, 120);
-const refreshPredictSoon = debounce(refreshPredict, 60);
 
 async function loadModel(source) {
   const s = store.get();
@@ -228,6 +233,7 @@ const actions = {
       actions.step(1);
     }, 1100);
   },
+  /** Appends n tokens drawn by the engine for the current state (its seed, settings and interventions). */
   async generate(n = 1) {
     if (!live()) return;
     store.set({ generating: true });
@@ -235,39 +241,39 @@ const actions = {
       for (let i = 0; i < n; i++) {
         const s = store.get();
         if (s.run && s.run.ids.length >= s.config.n_positions) break;
-        const run = await client.call('generate', { n: 1, sampling: sampling(s) });
-        store.set({ run, gen: run.ids.slice(run.nPrompt), ...(visible.has('lens') ? {} : { lens: null }), ...(visible.has('ablation') ? {} : { ablation: null }) });
+        const a = await client.call('generate', { state: runDesc(s), n: 1, sampling: samplingOf(s) });
+        if (runKey(store.get()) !== runKey(s)) break; // the learner changed the run meanwhile
+        store.set({ gen: a.gen });
+        store.set({ run: { ...a.run, prompt: s.prompt, key: runKey(store.get()) } });
         await Promise.all([refreshStep(), refreshPredict()]);
       }
-      await Promise.all([refreshAblation(), refreshLens()]);
     } catch (e) { setError('sampling', e); } finally { store.set({ generating: false }); }
+    await Promise.all([refreshCompare(), refreshLens(), refreshLesson()]);
   },
-  resetGenerated() { store.set({ gen: [] }); refreshRun(); },
+  resetGenerated() { store.set({ gen: [] }); },
   /** Starts lesson name (its model, first prompt and step), or leaves lesson mode (''). */
   pickLesson(name) {
     const s = store.get();
     if (name && !LESSONS[name]) return;
     if (name === s.lesson) return;
     // Entering a lesson keeps the learner's own prompt and place; leaving one gives them back.
-    if (name && !s.lesson) beforeLesson = { prompt: s.prompt, gen: s.gen, model: s.model, stage: s.stage, layer: s.layer, head: s.head, ablate: s.ablate, ablateMode: s.ablateMode };
+    if (name && !s.lesson) beforeLesson = { prompt: s.prompt, gen: s.gen, model: s.model, stage: s.stage, layer: s.layer, head: s.head, interventions: s.interventions };
     const back = !name && beforeLesson && !beforeLesson.model.startsWith('local:') ? beforeLesson : null;
     if (!name) beforeLesson = null;
     const model = name ? lessonModelUrl(name) : back ? back.model : DEFAULTS.model;
-    store.set({ lesson: name, lessonStep: 0, lessonData: null, ablate: [], ablateMode: 'zero', gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0, ...(back || {}) });
+    store.set({ lesson: name, lessonStep: 0, lessonData: null, interventions: [], gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0, ...(back || {}) });
     if (name) loadLessonJson();
     if (model !== (s.status.modelName || '')) loadModel({ url: model });
   },
-  /** Goes to step i of the lesson: its view (stage, layer, head), no ablation outside "break it" steps. */
+  /** Goes to step i of the lesson: its view (stage, layer, head), no intervention outside "break it" steps. */
   lessonGoto(i) {
     const s = store.get();
     if (!s.lesson) return;
     const k = clampStep(s.lesson, i), step = LESSONS[s.lesson].steps[k];
-    store.set({ lessonStep: k, ...(step.show || {}), ...(step.ablate ? {} : { ablate: [] }) });
+    store.set({ lessonStep: k, ...(step.show || {}), ...(step.ablate ? {} : { interventions: [] }) });
   },
-  toggleAblate(layer, head) {
-    const key = `${layer}.${head}`, cur = store.get().ablate;
-    store.set({ ablate: cur.includes(key) ? cur.filter((k) => k !== key) : [...cur, key] });
-  },
+  toggleAblate(layer, head, kind = 'ablate-zero') { store.set({ interventions: toggleHead(store.get().interventions, layer, head, kind) }); },
+  clearInterventions() { store.set({ interventions: [] }); },
   loadFiles: async (fileList) => {
     try {
       if (store.get().lesson) store.set({ lesson: '', lessonStep: 0, lessonData: null, lessonJson: null });
@@ -281,8 +287,9 @@ const actions = {
   loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
   /** CSS px embed.html needs to show view at width (drawn off-screen; lens and ablation data fetched first). */
   async embedHeight(view, width) {
-    const refresh = { lens: refreshLens, ablation: refreshAblation }[view];
-    if (refresh && !store.get()[view] && !visible.has(view)) { visible.add(view); try { await refresh(); } finally { visible.delete(view); } }
+    // Off-screen views have no current answer: ask for it first (the embed will show it).
+    const refresh = { lens: refreshLens, ablation: refreshCompare }[view];
+    if (refresh && !visible.has(view)) { visible.add(view); try { await refresh(); } finally { visible.delete(view); } }
     return measureEmbed({ url: actions.shareUrl(true, view), width, state: store.get() });
   },
   /** Link to this state: the main page, or embed.html showing one view. */
@@ -297,18 +304,18 @@ const actions = {
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
   if (has('prompt', 'keep')) refreshRunSoon();
-  // Settings change only the next token: the generated ones stay (the URL carries their ids).
-  else if (has('seed', 'temperature', 'topK', 'topP')) refreshPredictSoon();
+  // Generate sets gen itself and refreshes what it needs per token.
+  else if (has('gen', 'interventions') && !s.generating) refreshRun();
+  else if (has('seed', 'temperature', 'topK', 'topP')) refreshSampling();
   if (has('stage', 'layer') && !has('prompt')) {
-    if (!live() && trace && trace.steps[stepId(s.stage, s.layer)]) store.set({ stepData: trace.steps[stepId(s.stage, s.layer)] });
+    if (!live() && trace && trace.steps[stepId(s.stage, s.layer)] && runKey(s) === trace.key) store.set({ stepData: { ...trace.steps[stepId(s.stage, s.layer)], key: trace.key } });
     refreshStep();
   }
-  if (has('ablate', 'ablateMode')) refreshAblation();
-  if (has('ablate', 'ablateMode', 'lessonStep', 'layer', 'head') && !has('prompt')) refreshLesson();
+  if (has('lessonStep', 'layer', 'head') && !has('prompt', 'gen', 'interventions')) refreshLesson();
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
-const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'ablate', 'ablateMode', 'view', 'lesson', 'lessonStep', 'keep'];
+const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep', 'keep'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -316,7 +323,7 @@ const syncUrlSoon = debounce(() => {
 }, 150);
 
 // ------------------------------------------------------------ mounting and rendering
-const mounted = []; // {name, el, view, watch}
+const mounted = []; // {name, card, el, badge, view, watch}
 let pendingChanged = new Set(['*']);
 let frame = 0;
 function scheduleRender(changed) {
@@ -329,11 +336,13 @@ function renderAll() {
   const changed = pendingChanged;
   pendingChanged = new Set();
   for (const m of mounted) {
+    if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
     const t0 = performance.now(); // bench/longtasks.js reads these measures: which view a long task was
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
     performance.measure(`render:${m.name}`, { start: t0 });
   }
+  markNow('glassbox:render');
 }
 function wants(name) { return mounted.some((m) => m.name === name); }
 
@@ -351,26 +360,35 @@ async function mount() {
     for (const el of document.querySelectorAll('[data-view]')) targets.push([el.dataset.view, el]);
   }
   const deps = { templates, actions, store, embed: isEmbed };
-  await Promise.all(targets.map(async ([name, el]) => {
+  await Promise.all(targets.map(async ([name, card]) => {
     const factory = registry.get(name);
-    if (!factory) { renderError(el, new Error(`no view is registered as "${name}"`)); return; }
+    if (!factory) { renderError(card, new Error(`no view is registered as "${name}"`)); return; }
     try {
       await templates.preload(name);
       if (name === 'controls' || name === 'stage') await templates.preload('sampling'); // stage reuses the sampling bars
       const view = factory(deps);
-      mounted.push({ name, el, view, watch: view.watch || [] });
-    } catch (e) { renderError(el, e, { title: `The ${name} view could not start` }); }
+      // Views that show numbers of the run get the interventions badge above
+      // their own content, drawn by main.js so it is the same on every view.
+      let el = card, badge = null;
+      if (BADGED.includes(name)) {
+        badge = document.createElement('div');
+        el = document.createElement('div');
+        el.className = 'view-body';
+        card.replaceChildren(badge, el);
+      }
+      mounted.push({ name, card, el, badge, view, watch: view.watch || [] });
+    } catch (e) { renderError(card, e, { title: `The ${name} view could not start` }); }
   }));
-  mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.el) - targets.findIndex((t) => t[1] === b.el));
+  mounted.sort((a, b) => targets.findIndex((t) => t[1] === a.card) - targets.findIndex((t) => t[1] === b.card));
   const io = new IntersectionObserver((entries) => {
     for (const e of entries) {
       const name = e.target.dataset.view;
       if (!e.isIntersecting) { visible.delete(name); continue; }
       visible.add(name);
-      if (stale.delete(name)) (name === 'lens' ? refreshLens : refreshAblation)();
+      if (stale.delete(name)) (name === 'lens' ? refreshLens : refreshCompare)();
     }
   }, { rootMargin: '300px' });
-  for (const m of mounted) if (m.name === 'lens' || m.name === 'ablation') io.observe(m.el);
+  for (const m of mounted) if (m.name === 'lens' || m.name === 'ablation') io.observe(m.card);
 }
 
 // ------------------------------------------------------------ keyboard
@@ -385,26 +403,31 @@ document.addEventListener('keydown', (ev) => {
 
 // ------------------------------------------------------------ boot
 let trace = null;
+/* The trace answers one state: the default model and prompt, no generated
+ * tokens, no interventions, its seed and settings. Its answers get that
+ * state's keys, so a view shows them only when the URL asks for that state. */
 async function loadTrace() {
-  const s = store.get();
   try {
     // Fetched even when unused, so the page's <link rel=preload> is always consumed.
     const res = await fetch(new URL('trace/default.json', import.meta.url));
     if (!res.ok) return;
     trace = await res.json();
   } catch { return; }
-  if (live() || s.model !== DEFAULTS.model || trace.prompt !== s.prompt) return;
-  const t = store.get();
-  const sameSampling = t.seed === trace.seed && t.temperature === trace.sampling.temperature && t.topK === trace.sampling.topK && t.topP === trace.sampling.topP;
+  const s = store.get();
+  const ts = { ...s, model: DEFAULTS.model, prompt: trace.prompt, gen: [], interventions: [], seed: trace.seed, ...trace.sampling };
+  trace.key = runKey(ts);
+  trace.sampleKey = sampleKey(ts);
+  if (live() || runKey(s) !== trace.key) return;
   store.set({
-    config: trace.config, ...clampToModel(t, trace.config),
-    run: t.gen.length === 0 ? trace.run : null,
-    predict: sameSampling && t.gen.length === 0 ? trace.predict : null,
-    lens: t.gen.length === 0 ? trace.lens : null,
-    ablation: t.ablate.length === 0 && t.gen.length === 0 ? trace.ablation : null,
+    config: trace.config, ...clampToModel(s, trace.config),
+    run: { ...trace.run, prompt: trace.prompt, key: trace.key },
+    predict: sampleKey(s) === trace.sampleKey ? { ...trace.predict, key: trace.sampleKey } : null,
+    compare: sampleKey(s) === trace.sampleKey ? { ...trace.compare, key: trace.sampleKey } : null,
+    lens: { ...trace.lens, key: trace.key },
   });
   const u = store.get();
-  if (u.gen.length === 0) store.set({ stepData: trace.steps[stepId(u.stage, u.layer)] || null });
+  const st = trace.steps[stepId(u.stage, u.layer)];
+  store.set({ stepData: st ? { ...st, key: trace.key } : null });
 }
 
 /* Measure mode (embed-measure.js): draw the measuring page's state once, report the height, load nothing. */

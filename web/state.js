@@ -1,8 +1,11 @@
 /* state.js — the app's one state store, and its URL encoding.
  *
  * Nothing visual lives here (no pixels, colours or DOM): only what the learner
- * chose and what the engine computed for it. Views read it; only main.js (and
- * the actions it hands to views) write it, with set(patch).
+ * chose (the URL state: a description of the engine's run and of what is in
+ * focus) and the engine's answers for it. Views read it; only main.js (and
+ * the actions it hands to views) write it, with set(patch). Every answer
+ * carries the key of the state it answers (runKey / sampleKey), so a view
+ * shows an answer only while it still answers the state on screen.
  *
  * The state, by field:
  *   what the learner chose (carried in the URL, see URL_FIELDS):
@@ -13,8 +16,11 @@
  *     allHeads     boolean  show every head as small multiples
  *     temperature, topK, topP, seed   sampling settings
  *     gen          number[] ids of the tokens generated after the prompt
- *     ablate       string[] ablated heads as "L.H"
- *     ablateMode   string   'zero' or 'mean' (the head's mean output over the run)
+ *     interventions {kind, layer, head?, hook?, pos?}[]  part of the run: every view
+ *                  shows the intervened run. kind: 'ablate-zero' | 'ablate-mean'
+ *                  (a head's hook_z replaced by zeros or its mean over the
+ *                  positions) | 'patch' (next issue: an activation from another
+ *                  prompt). URL: iv=z1.2,m0.3 (IV_KINDS); old ?ablate=1.2&am=mean links still load.
  *     view         string   embed.html only: which view to show
  *     lesson       string   lesson mode: '' (off) or a lessons.js LESSON_NAMES entry;
  *                           its model is models/lessons/<name>/ unless the URL names one
@@ -23,11 +29,11 @@
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
- *     run      {ids: number[], pieces: string[], nPrompt: number} the tokens of the run
- *     stepData the payload of the current step (engine.js stepData) or null
- *     predict  the sampling trace summary (engine.js predict) or null
- *     ablation {before, after, heads} or null
- *     lens     logit-lens grid or null
+ *     run      {key, ids, pieces, nPrompt, ...} the tokens of the run (key: runKey)
+ *     stepData {key, stage, layer, fields} the current step (engine.js step) or null
+ *     predict  {key, ...} the sampling answer (engine.js predict; key: sampleKey) or null
+ *     compare  {key, clean, run} clean vs intervened at the same sampling settings or null
+ *     lens     {key, ...} the logit-lens grid of the (intervened) run or null
  *     lessonJson  the lesson's lesson.json (claims, sample, card numbers) or null
  *     lessonData  the live lesson measurement (engine.js lessonMeasure) or null
  *     errors   {[viewName]: message} errors to show inside a view
@@ -51,8 +57,7 @@ export const DEFAULTS = Object.freeze({
   topP: 0.95,
   seed: 42,
   gen: Object.freeze([]),
-  ablate: Object.freeze([]),
-  ablateMode: 'zero',
+  interventions: Object.freeze([]),
   view: 'stage',
   lesson: '',
   lessonStep: 0,
@@ -72,8 +77,7 @@ export const URL_FIELDS = Object.freeze({
   p: ['topP', 'float'],
   seed: ['seed', 'int'],
   gen: ['gen', 'ids'],
-  ablate: ['ablate', 'list'],
-  am: ['ablateMode', 'mode'],
+  iv: ['interventions', 'iv'],
   view: ['view', 'string'],
   lesson: ['lesson', 'lesson'],
   ls: ['lessonStep', 'int'],
@@ -92,9 +96,8 @@ function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'lesson') return LESSON_NAMES.includes(text) ? text : undefined;
   if (type === 'keep') return text === 'start' || text === 'end' ? text : undefined;
-  if (type === 'mode') return text === 'zero' || text === 'mean' ? text : undefined;
+  if (type === 'iv') return text ? text.split(',').map(parseIv).filter(Boolean).slice(0, 256) : [];
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
-  if (type === 'list') return text ? text.split(',').filter((s) => /^\d+\.\d+$/.test(s)) : [];
   if (type === 'ids') return text ? text.split(',').filter((s) => /^\d{1,7}$/.test(s)).map(Number).slice(0, 4096) : [];
   if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(text)) return undefined;
   const n = type === 'int' ? Math.trunc(Number(text)) : Number(text);
@@ -104,7 +107,8 @@ function parseValue(type, field, text) {
 
 function formatValue(type, v) {
   if (type === 'bool') return v ? '1' : '0';
-  if (type === 'list' || type === 'ids') return v.join(',');
+  if (type === 'iv') return v.map(formatIv).join(',');
+  if (type === 'ids') return v.join(',');
   return String(v);
 }
 
@@ -120,6 +124,12 @@ export function decodeUrl(search) {
     const v = parseValue(type, field, q.get(param));
     if (v !== undefined) out[field] = v;
   }
+  // Links from before interventions were a list: ?ablate=1.2,0.3&am=mean.
+  if (out.interventions === undefined && q.has('ablate')) {
+    const kind = q.get('am') === 'mean' ? 'ablate-mean' : 'ablate-zero';
+    out.interventions = q.get('ablate').split(',').filter((x) => /^\d+\.\d+$/.test(x))
+      .map((x) => { const [layer, head] = x.split('.').map(Number); return { kind, layer, head }; });
+  }
   if (out.lesson && out.model === undefined) out.model = lessonModelUrl(out.lesson);
   if (out.lesson && out.prompt === undefined) out.prompt = LESSONS[out.lesson].prompts[0].text;
   return out;
@@ -133,7 +143,7 @@ export function encodeUrl(state, { keepView = false } = {}) {
     if (v === undefined || (field === 'view' && !keepView)) continue;
     const def = field === 'model' && state.lesson ? lessonModelUrl(state.lesson)
       : field === 'prompt' && state.lesson ? LESSONS[state.lesson].prompts[0].text : DEFAULTS[field];
-    if (type === 'list' || type === 'ids' ? v.join(',') === def.join(',') : v === def) continue;
+    if (type === 'ids' || type === 'iv' ? formatValue(type, v) === formatValue(type, def) : v === def) continue;
     q.set(param, formatValue(type, v));
   }
   const s = q.toString();
@@ -144,7 +154,7 @@ export function encodeUrl(state, { keepView = false } = {}) {
 export function initialState(fromUrl = {}) {
   return {
     ...DEFAULTS,
-    ablate: [...DEFAULTS.ablate],
+    interventions: [],
     gen: [...DEFAULTS.gen],
     ...fromUrl,
     status: { phase: 'boot', live: false, progress: null, error: null, modelName: '' },
@@ -152,7 +162,7 @@ export function initialState(fromUrl = {}) {
     run: null,
     stepData: null,
     predict: null,
-    ablation: null,
+    compare: null,
     lens: null,
     lessonJson: null,
     lessonData: null,
@@ -186,7 +196,71 @@ export function clampToModel(state, config) {
   const patch = {};
   if (state.layer >= config.n_layer) patch.layer = config.n_layer - 1;
   if (state.head >= config.n_head) patch.head = config.n_head - 1;
-  const ab = state.ablate.filter((s) => { const [l, h] = s.split('.').map(Number); return l < config.n_layer && h < config.n_head; });
-  if (ab.length !== state.ablate.length) patch.ablate = ab;
+  const iv = state.interventions.filter((e) => e.layer < config.n_layer && (e.head == null || e.head < config.n_head) && (e.pos == null || e.pos < config.n_positions));
+  if (iv.length !== state.interventions.length) patch.interventions = iv;
   return patch;
 }
+
+/* ------------------------------------------------------------ interventions */
+
+/** URL letter -> intervention kind. A new kind (patching, next issue) is one more row. */
+export const IV_KINDS = Object.freeze({ z: 'ablate-zero', m: 'ablate-mean', p: 'patch' });
+const IV_LETTER = Object.fromEntries(Object.entries(IV_KINDS).map(([k, v]) => [v, k]));
+
+/** "z1.2" | "m0.3" | "p1.2~attn.hook_z@5" (layer, .head, ~hook, @pos) -> entry, or null. */
+export function parseIv(text) {
+  const m = /^([a-z])(\d{1,4})(?:\.(\d{1,4}))?(?:~([A-Za-z0-9_.]{1,64}))?(?:@(\d{1,6}))?$/.exec(text);
+  if (!m || !IV_KINDS[m[1]]) return null;
+  const e = { kind: IV_KINDS[m[1]], layer: Number(m[2]) };
+  if (m[3] !== undefined) e.head = Number(m[3]);
+  if (m[4] !== undefined) e.hook = m[4];
+  if (m[5] !== undefined) e.pos = Number(m[5]);
+  if (e.kind !== 'patch' && e.head === undefined) return null; // an ablation names its head
+  return e;
+}
+
+export function formatIv(e) {
+  return `${IV_LETTER[e.kind]}${e.layer}${e.head != null ? `.${e.head}` : ''}${e.hook ? `~${e.hook}` : ''}${e.pos != null ? `@${e.pos}` : ''}`;
+}
+
+/** The heads a list ablates, as "L.H" (the lesson cards and metrics name them so). */
+export const ablatedHeads = (list) => list.filter((e) => e.kind.startsWith('ablate-')).map((e) => `${e.layer}.${e.head}`);
+
+/** 'zero' | 'mean' when every ablation in the list is of that kind, else 'mixed' ('zero' for none). */
+export function ablationMode(list) {
+  const kinds = new Set(list.filter((e) => e.kind.startsWith('ablate-')).map((e) => e.kind.slice(7)));
+  return kinds.size === 0 ? 'zero' : kinds.size === 1 ? [...kinds][0] : 'mixed';
+}
+
+/** The list with head (layer, head) ablated by kind added, or removed when it is there. */
+export function toggleHead(list, layer, head, kind = 'ablate-zero') {
+  const i = list.findIndex((e) => e.kind.startsWith('ablate-') && e.layer === layer && e.head === head);
+  return i >= 0 ? list.filter((_, k) => k !== i) : [...list, { kind, layer, head }];
+}
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** The badge's words: "2 heads ablated", "1 head mean-ablated · 1 activation patched", or ''. */
+export function ivSummary(list) {
+  const n = (k) => list.filter((e) => e.kind === k).length;
+  const parts = [];
+  if (n('ablate-zero')) parts.push(`${plural(n('ablate-zero'), 'head', 'heads')} ablated`);
+  if (n('ablate-mean')) parts.push(`${plural(n('ablate-mean'), 'head', 'heads')} mean-ablated`);
+  if (n('patch')) parts.push(`${plural(n('patch'), 'activation', 'activations')} patched`);
+  return parts.join(' · ');
+}
+
+/** Names of the intervened heads, "L2 h1, L2 h3 (mean)". */
+export function ivNames(list) {
+  return list.map((e) => `L${e.layer + 1}${e.head != null ? ` h${e.head + 1}` : ''}${e.hook ? ` ${e.hook}` : ''}${e.pos != null ? ` @${e.pos}` : ''}${e.kind === 'ablate-mean' ? ' (mean)' : e.kind === 'patch' ? ' (patched)' : ''}`).join(', ');
+}
+
+/* ------------------------------------------------------------ answer keys */
+
+/** What the run depends on: model, prompt, generated ids, interventions. */
+export const runKey = (s) => JSON.stringify([s.model, s.prompt, s.keep, s.gen, s.interventions.map(formatIv)]);
+/** What the sampling answers depend on: the run plus seed and settings. */
+export const sampleKey = (s) => JSON.stringify([runKey(s), s.seed, s.temperature, s.topK, s.topP]);
+/** The run's description the worker applies before it answers. */
+export const runDesc = (s) => ({ prompt: s.prompt, keep: s.keep, gen: s.gen, interventions: s.interventions, seed: s.seed });
+export const samplingOf = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });

@@ -10,18 +10,22 @@
  * data the structured clone shares without a copy: the small ones are read
  * here, model.safetensors is streamed into the engine by loadModel.
  *
- * Verbs (args -> result):
+ * Verbs (args -> result). Every question about the run carries `state`, the
+ * run's description (state.js runDesc: prompt, gen, interventions, seed): the
+ * Session first makes the engine's run that one (changing only what differs),
+ * then answers, so an answer is a function of the state it was asked for,
+ * whatever came before it.
  *   loadUrl   {url}                       -> {config, name}    fetch a model directory
  *   loadFiles {files: {config, safetensors, vocab?, merges?, tokenizerJson?}, name}
  *                                         -> {config, name}    Files (read here) or bytes
  *   tokenize  {text}                      -> {ids, pieces, spans}
- *   setRun    {prompt, gen, sampling, seed} -> run             tokenize + run all (+ gen: ids to append, or a count to sample)
- *   generate  {n, sampling}               -> run              append n sampled tokens (KV cache)
- *   step      {stage, layer}              -> payload          engine.js stepData
- *   predict   {sampling, k}               -> prediction       engine.js predict
- *   ablation  {heads, mode, k}            -> comparison       engine.js ablation
- *   lens      {maxPos}                    -> grid             engine.js lens
- *   lesson    {lesson, grid, items, heads, mode, focus} -> measurement   engine.js lessonMeasure
+ *   run       {state}                     -> run              the run's tokens
+ *   generate  {state, n, sampling}        -> {gen, run}       append n sampled tokens (KV cache)
+ *   step      {state, stage, layer}       -> payload          engine.js step
+ *   predict   {state, sampling, k}        -> prediction       engine.js predict
+ *   compare   {state, sampling, k}        -> {clean, run}     engine.js compare
+ *   lens      {state, maxPos}             -> grid             engine.js lens
+ *   lesson    {state, lesson, grids, items, focus} -> measurement   engine.js lessonMeasure
  *   memory    {}                          -> bytes of wasm memory
  */
 import { Glassbox } from './glassbox.js';
@@ -39,6 +43,13 @@ async function engine() {
 function needSession() {
   if (!session) throw Object.assign(new Error('no model is loaded yet'), { code: 'state' });
   return session;
+}
+
+/** The session with its run made the described one. */
+function synced(state) {
+  const s = needSession();
+  s.sync(state);
+  return s;
 }
 
 const verbs = {
@@ -63,13 +74,13 @@ const verbs = {
     return { config: g.config, name };
   },
   tokenize: ({ text }) => needSession().tokenize(text),
-  setRun: (a) => needSession().setRun(a),
-  generate: (a) => needSession().generate(a),
-  step: ({ stage, layer }) => needSession().stepData(stage, layer),
-  predict: (a) => needSession().predict(a),
-  ablation: (a) => needSession().ablation(a),
-  lens: (a) => needSession().lens(a),
-  lesson: (a) => needSession().lessonMeasure(a),
+  run: ({ state }) => synced(state).runInfo(),
+  generate: ({ state, ...a }) => synced(state).generate(a),
+  step: ({ state, stage, layer }) => synced(state).step(stage, layer),
+  predict: ({ state, ...a }) => synced(state).predict(a),
+  compare: ({ state, ...a }) => synced(state).compare(a),
+  lens: ({ state, ...a }) => synced(state).lens(a),
+  lesson: ({ state, ...a }) => synced(state).lessonMeasure(a),
   memory: () => (gb ? gb.memoryBytes : 0),
 };
 

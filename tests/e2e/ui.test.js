@@ -176,21 +176,28 @@ describe('explainer page', { skip: skip || false }, () => {
     noProblems(rec2);
   });
 
-  test('ablating a head changes the next-token probabilities', async () => {
+  test('ablating a head changes the next-token probabilities; old ?ablate= links still load', async () => {
     const rec = await env.open();
     const { page } = rec;
+    await page.locator('[data-view="ablation"]').scrollIntoViewIfNeeded();
     await page.click('.hg-cell[data-layer="0"][data-head="1"]');
-    await page.waitForSelector('.ab-bars .delta');
+    await page.waitForFunction(() => document.querySelector('.ab-bars .delta'));
     const deltas = await page.$$eval('.ab-bars .delta', (els) => els.map((e) => e.textContent));
     assert.ok(deltas.some((d) => !/^[+−]0\.0pt$/.test(d)), `no change: ${deltas}`);
-    assert.match(await page.textContent('.ab-area'), /Probability mass moved/);
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('ablate') === '0.1');
+    assert.match(await page.textContent('.ab-headrow'), /clean model.*with L1 h2/);
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('iv') === 'z0.1');
     const zeroRows = await page.$$eval('.ab-bars .delta', (els) => els.map((e) => e.textContent).join());
     await page.selectOption('[data-field="ablateMode"]', 'mean');
     await page.waitForFunction((z) => document.querySelector('.ab-bars .delta') && [...document.querySelectorAll('.ab-bars .delta')].map((e) => e.textContent).join() !== z, zeroRows);
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('am') === 'mean');
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('iv') === 'm0.1');
+    assert.match(await page.textContent('[data-view="sampling"] .iv-badge'), /1 head mean-ablated/);
     await shotEl(page, '[data-view="ablation"]', 'ablation');
+    const rec2 = await env.open('?ablate=0.1&am=mean');
+    assert.match(await rec2.page.textContent('[data-view="stage"] .iv-badge'), /1 head mean-ablated.*L1 h2/);
+    await rec2.page.click('[data-act="link"]');
+    assert.equal(new URL(await rec2.page.inputValue('.share-text')).searchParams.get('iv'), 'm0.1', 'its link is written as iv=');
     noProblems(rec);
+    noProblems(rec2);
   });
 
   test('an embed URL reproduces its view', async () => {

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Mustache from 'mustache';
 import { LESSONS, LESSON_NAMES, additionText, clampStep, lessonModelUrl, lessonOfModel, randomRepeat } from '../../web/lessons.js';
 import { SCORES, argmaxRows, cardFor, counts, findRepeat, layout, parseHeads, pool, scoreGrid } from '../../web/lib/lesson-metrics.js';
-import { DEFAULTS, decodeUrl, encodeUrl, initialState } from '../../web/state.js';
+import { DEFAULTS, decodeUrl, encodeUrl, initialState, runKey } from '../../web/state.js';
 import { createTemplates } from '../../web/lib/templates.js';
 import { lessonModel } from '../../web/views/lesson/lesson.js';
 import { SUBSTAGES, stageBarsModel } from '../../web/views/sampling/sampling.js';
@@ -133,8 +133,8 @@ test('lesson URL state: the lesson implies its model and first prompt, which lin
   assert.equal(d.model, lessonModelUrl('addition'));
   assert.equal(d.prompt, LESSONS.addition.prompts[0].text);
   assert.equal(d.lessonStep, 3);
-  const s = { ...initialState(d), ablate: ['0.1'] };
-  assert.equal(encodeUrl(s), '?ablate=0.1&lesson=addition&ls=3');
+  const s = { ...initialState(d), interventions: [{ kind: 'ablate-zero', layer: 0, head: 1 }] };
+  assert.equal(encodeUrl(s), '?iv=z0.1&lesson=addition&ls=3');
   const t = { ...s, prompt: '999+001=0001\n' };
   assert.deepEqual(decodeUrl(encodeUrl(t)).prompt, '999+001=0001\n');
   assert.equal(decodeUrl('?lesson=nope').lesson, undefined);
@@ -172,7 +172,7 @@ test('the lesson view-model renders: off bar, waiting, and a measured step', asy
   const off = lessonModel(initialState());
   assert.ok(off.off);
   assert.match(t.render('lesson', 'main', off), /data-lesson="induction"/);
-  const s = { ...initialState(decodeUrl('?lesson=addition&ls=3')), ablate: ['0.0'] };
+  const s = { ...initialState(decodeUrl('?lesson=addition&ls=3')), interventions: [{ kind: 'ablate-zero', layer: 0, head: 0 }] };
   assert.ok(lessonModel(s).waiting);
   const ids = bytes(s.prompt), T = ids.length;
   const preds = Int32Array.from(ids.slice(1).concat([10]));
@@ -182,7 +182,7 @@ test('the lesson view-model renders: off bar, waiting, and a measured step', asy
   const bad = preds.slice(); bad[8] = 48;
   const cb = counts('addition', ids, bad, lay);
   s.run = { ids, pieces: ids.map((b) => String.fromCharCode(b)), nPrompt: T };
-  s.lessonData = { lesson: 'addition', ids, T, L: 0, groups: lay.groups, note: '', complete: true, heads: ['0.0'], mode: 'zero',
+  s.lessonData = { key: runKey(s), lesson: 'addition', ids, T, L: 0, groups: lay.groups, note: '', complete: true, interventions: s.interventions,
     clean: { preds, guesses: lay.groups.map((g, i) => (g ? String.fromCharCode(preds[i]) : null)), counts: c },
     ablated: { preds: bad, guesses: lay.groups.map((g, i) => (g ? String.fromCharCode(bad[i]) : null)), counts: cb },
     grids: [{ name: 'operand_score', clean: grid, ablated: grid }], pattern: null,
@@ -211,6 +211,7 @@ test('sampling sub-stages: cuts appear at top-k and top-p, the draw marks the to
   assert.equal(at('renorm').rows[0].label, '100.0%');
   assert.deepEqual(at('draw').rows.map((r) => r.chosen), [true, false, false]);
   assert.equal(at('scaled').rows[0].w, 100);
+  assert.equal(at('prob').rows[1].w, 30, 'a bar is its probability: a full cell is 1');
   assert.match(at('topK').say, /1 of the rows shown are cut/);
   assert.equal(stageBarsModel(p, 99).sub, SUBSTAGES.length - 1);
 });
@@ -226,7 +227,7 @@ for (const name of LESSON_NAMES) {
     const s = new Session(gb);
     const names = Object.keys(SCORES).filter((k) => SCORES[k].lesson === name);
     for (const it of j.sample_items) {
-      s.setRun({ prompt: it.text, gen: [], sampling: {}, seed: 1 });
+      s.sync({ prompt: it.text, gen: [], interventions: [], seed: 1 });
       const m = s.lessonMeasure({ lesson: name, grids: names });
       for (const g of m.grids) {
         const want = it[g.name].flat(), got = g.clean.flat();
@@ -240,10 +241,14 @@ for (const name of LESSON_NAMES) {
       } else assert.equal(c.exact, it.metrics.exact);
     }
     for (const c of j.claims) {
-      const m = s.lessonMeasure({ lesson: name, items: j.sample.items, heads: c.heads.map((h) => h.join('.')), mode: 'zero' });
+      const interventions = c.heads.map(([layer, head]) => ({ kind: 'ablate-zero', layer, head }));
+      const before = s.sync({ prompt: j.sample_items[0].text, gen: [], interventions, seed: 1 });
+      const m = s.lessonMeasure({ lesson: name, items: j.sample.items });
       const v = (m.sample.ablated || m.sample.clean)[c.metric];
       assert.ok(Math.abs(v - c.sample) <= 1 / j.sample.items.length + 1e-9, `${c.what}: ${v} vs card ${c.sample}`);
-      assert.equal(m.ids.join(), s.ids.join(), 'the run is restored');
+      assert.equal(m.ids.join(), before.ids.join(), 'the run is restored');
+      assert.equal(gb.interventions().length, interventions.length, 'with its interventions');
+      assert.equal(gb.numPromptTokens, before.nPrompt, 'and its prompt');
     }
     gb.destroy();
   });

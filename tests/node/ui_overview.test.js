@@ -64,3 +64,23 @@ test('large matrices switch to the overview; the zoom window shows full-resoluti
   assert.equal(zt.zc, 256, 'all columns fit at the natural cell width');
   assert.equal(zt.cell, naturalSize(tc).cw);
 });
+
+test('charts.js absMax (selection, no sort) is exactly the sorted 99th percentile', async () => {
+  const { absMax } = await import('../../web/lib/charts.js');
+  for (const [rows, cols, seed] of [[1, 1, 1], [7, 5, 2], [64, 64, 3], [256, 100, 4]]) {
+    const base = matrix(rows, cols, seed, rows === cols);
+    const get = (i, j) => { const v = base(i, j); return v === null ? null : Math.round(v * 20) / 20; }; // many ties
+    const a = [];
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (v !== null) a.push(Math.abs(v)); }
+    a.sort((x, y) => x - y);
+    const want = a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] || a[a.length - 1] || 1e-6;
+    assert.equal(absMax(get, rows, cols), want, `${rows}x${cols}`);
+    assert.equal(absMax(get, rows, cols, (i, j) => j <= i), (() => {
+      const b = [];
+      for (let i = 0; i < rows; i++) for (let j = 0; j <= Math.min(i, cols - 1); j++) { const v = get(i, j); if (v !== null) b.push(Math.abs(v)); }
+      b.sort((x, y) => x - y);
+      return b[Math.min(b.length - 1, Math.floor(0.99 * b.length))] || b[b.length - 1] || 1e-6;
+    })());
+  }
+  assert.equal(absMax(() => null, 3, 3), 1e-6);
+});

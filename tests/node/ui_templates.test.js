@@ -9,14 +9,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Mustache from 'mustache';
 import { createTemplates, escapeHtml, splitSections } from '../../web/lib/templates.js';
-import { initialState } from '../../web/state.js';
+import { initialState, runKey, sampleKey } from '../../web/state.js';
 import { embedCode } from '../../web/views/controls/controls.js';
 import { tokensModel, pieceBytes, showPiece } from '../../web/views/tokens/tokens.js';
 import { stagemapModel } from '../../web/views/stagemap/stagemap.js';
-import { barsModel } from '../../web/views/sampling/sampling.js';
+import { SUBSTAGES, barsModel, stageBarsModel } from '../../web/views/sampling/sampling.js';
 import { ablationModel } from '../../web/views/ablation/ablation.js';
 import { lensModel } from '../../web/views/lens/lens.js';
-import { fullScores, softmax, topIndices } from '../../web/engine.js';
 
 const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
 const VIEWS = fs.readdirSync(path.join(WEB, 'views'));
@@ -97,32 +96,46 @@ test('the embed snippet is an iframe on embed.html with the state in its URL', a
   assert.equal(escapeHtml('<a href="x">\'&'), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;');
 });
 
-test('sampling bars, ablation and lens render from engine-shaped data', async () => {
+test('sampling bars, comparison and lens render from engine-shaped data', async () => {
   const t = await templates();
-  const p = { token: 12, piece: ' x', uniform: 0.25, kept: { topK: 2, topP: 1 }, sampling: {},
-    rows: [{ id: 11, piece: 'a', logit: 2, scaled: 4, prob: 0.7, topK: 0.8, topP: 1 }, { id: 12, piece: ' x', logit: 1, scaled: 2, prob: 0.2, topK: 0.2, topP: 0 }] };
-  const bars = t.render('sampling', 'bars', barsModel(p));
+  // Rows in the engine's order with running totals; u = 0.85 falls in row 2 (0.7 <= u < 0.9).
+  const p = { token: 12, piece: ' x', rank: 1, uniform: 0.85, cumBefore: 0.7, cumAfter: 0.9, position: 0, kept: { topK: 3, topP: 3 },
+    sampling: { temperature: 1, topK: 3, topP: 1 },
+    rows: [{ id: 11, piece: 'a', logit: 2, scaled: 2, prob: 0.6, topK: 0.7, topP: 0.7, cum: 0.7 },
+      { id: 12, piece: ' x', logit: 1, scaled: 1, prob: 0.2, topK: 0.2, topP: 0.2, cum: 0.9 },
+      { id: 13, piece: 'q', logit: 0.5, scaled: 0.5, prob: 0.1, topK: 0.1, topP: 0.1, cum: 1 }], drawnRow: null };
+  const vm = barsModel(p);
+  const bars = t.render('sampling', 'bars', { ...vm, one: stageBarsModel(p, SUBSTAGES.length - 1) });
   assert.match(bars, /data-token="12"/);
-  assert.match(bars, /bars-row chosen/);
-  assert.match(bars, /bar-cell cut/);
-  const s = { ...initialState(), config, run, ablate: ['1.2'],
-    ablation: { heads: ['1.2'], mode: 'zero', changed: 0.1, rows: [{ id: 1, piece: 'q', before: 0.5, after: 0.3 }] } };
-  const ab = t.render('ablation', 'main', ablationModel(s));
+  assert.match(bars, /bars-row chosen" role="row" data-id="12" data-rank="2" data-cum="0\.9000"/);
+  assert.match(bars, /u-mark u-here/);
+  assert.deepEqual(vm.rows.map((r) => [r.segL, Math.round(r.segW * 1e6) / 1e6]), [[0, 70], [70, 20], [90, 10]], 'each running-total segment spans its row');
+  assert.deepEqual(vm.rows[0].cols.map((c) => c.w), [60, 70, 70], 'a bar is its probability');
+  const say = stageBarsModel(p, SUBSTAGES.length - 1).say;
+  assert.match(say, /u = 0\.8500/);
+  assert.match(say, /␣x \(row 2\)/);
+  assert.match(say, /from 0\.7000 \(not above u\) to 0\.9000 \(above u\)/);
+  // A drawn row below the rows shown is listed after a gap, with its rank.
+  const far = barsModel({ ...p, token: 99, rank: 40, cumBefore: 0.95, cumAfter: 0.951, drawnRow: { id: 99, piece: 'z', logit: -1, scaled: -1, prob: 0.001, topK: 0.001, topP: 0.001, cum: 0.951, rank: 40 } });
+  assert.equal(far.rows.at(-1).rank, 41);
+  assert.ok(far.rows.at(-1).gap && far.rows.at(-1).chosen);
+
+  const iv = [{ kind: 'ablate-zero', layer: 1, head: 2 }];
+  const s = { ...initialState(), config, run, interventions: iv };
+  s.compare = { key: sampleKey(s), intervened: true, interventions: iv, clean: { token: 1, piece: 'q', rank: 0, uniform: 0.5 }, run: { token: 2, piece: 'r', rank: 0, uniform: 0.5 },
+    rows: [{ id: 1, piece: 'q', clean: 0.5, run: 0.3 }, { id: 2, piece: 'r', clean: 0.2, run: 0.4 }] };
+  const abm = ablationModel(s);
+  const ab = t.render('ablation', 'main', abm);
   assert.match(ab, /class="hg-cell on" data-layer="1" data-head="2"/);
   assert.match(ab, /−20\.0pt/);
-  const lens = { from: 0, T: 2, rows: [{ layer: -1, cells: [{ pos: 0, id: 3, piece: 'a', prob: 0.5 }, { pos: 1, id: 4, piece: 'b', prob: 0.1 }] },
+  assert.match(ab, /<span>clean model<\/span><span>with L2 h3<\/span>/, 'both columns labelled');
+  assert.match(ab, /T = 0\.8, top-k 40, top-p 0\.95/, 'at the sampling settings');
+  assert.deepEqual(abm.rows.map((r) => [r.wc, r.wr]), [[50, 30], [20, 40]], 'bars are probabilities');
+  assert.ok(ablationModel({ ...s, seed: 9 }).waiting, 'an answer for another seed is not shown');
+  const lens = { key: runKey(s), from: 0, T: 2, rows: [{ layer: -1, cells: [{ pos: 0, id: 3, piece: 'a', prob: 0.5 }, { pos: 1, id: 4, piece: 'b', prob: 0.1 }] },
     { layer: 0, cells: [{ pos: 0, id: 3, piece: 'a', prob: 0.6 }, { pos: 1, id: 5, piece: 'c', prob: 0.2 }] }] };
   const lh = t.render('lens', 'main', lensModel({ ...s, lens }));
   assert.match(lh, /block 1[\s\S]*embeddings/);
   assert.equal((lh.match(/lens-cell/g) || []).length, 4);
-});
-
-test('engine helpers: top-k indices, softmax, unmasked scores', () => {
-  assert.deepEqual(topIndices([3, 9, 1, 9, 5], 3), [1, 3, 4]);
-  assert.deepEqual(topIndices([1], 3), [0]);
-  const p = softmax([0, Math.log(3)]);
-  assert.ok(Math.abs(p[0] - 0.25) < 1e-6 && Math.abs(p[1] - 0.75) < 1e-6);
-  // T=2, H=1, D=2: q = [[1,0],[0,2]], k = [[1,1],[3,0]]
-  const s = fullScores([1, 0, 0, 2], [1, 1, 3, 0], 2, 1, 2);
-  assert.deepEqual(Array.from(s, (v) => Number(v.toFixed(4))), [1, 3, 2, 0].map((v) => Number((v / Math.SQRT2).toFixed(4))));
+  assert.ok(lensModel({ ...s, lens, interventions: [] }).waiting, 'a lens of another run is not shown');
 });

@@ -15,16 +15,40 @@ import { writeSafetensors } from './safetensors.js';
 
 const JS = path.join(ROOT, 'wasm/glassbox.js');
 
-test('glassbox.js has no Node-only top-level code (it must load in a page and a worker)', () => {
-  const src = fs.readFileSync(JS, 'utf8');
-  const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  assert.doesNotMatch(code, /^\s*import\s[^(]/m, 'no static imports: Node modules are loaded with dynamic import() only');
-  assert.doesNotMatch(code, /\brequire\s*\(|\b__dirname\b|\b__filename\b|\bBuffer\./, 'no CommonJS or Buffer');
-  for (const line of code.split('\n')) {
-    if (/\bprocess\b/.test(line)) assert.match(line, /isNode|typeof process/, `unguarded use of process: ${line.trim()}`);
+test('glassbox.js and its parts have no Node-only top-level code (they must load in a page and a worker)', () => {
+  const files = [JS, ...fs.readdirSync(path.join(ROOT, 'wasm/glassbox')).map((f) => path.join(ROOT, 'wasm/glassbox', f))];
+  const dynamic = [];
+  for (const file of files) {
+    const src = fs.readFileSync(file, 'utf8');
+    const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const m of code.matchAll(/^\s*(?:import|export)\s[^(]*?\sfrom\s+'([^']+)'/gm)) {
+      assert.match(m[1], /^\.\.?\/[\w/]+\.js$/, `${path.basename(file)}: static imports are relative module files only: ${m[1]}`);
+    }
+    assert.doesNotMatch(code, /\brequire\s*\(|\b__dirname\b|\b__filename\b|\bBuffer\./, `${path.basename(file)}: no CommonJS or Buffer`);
+    for (const line of code.split('\n')) {
+      if (/\bprocess\b/.test(line)) assert.match(line, /isNode|typeof process/, `${path.basename(file)}: unguarded use of process: ${line.trim()}`);
+    }
+    dynamic.push(...[...code.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]));
   }
-  const dyn = [...code.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]);
-  assert.deepEqual(dyn, ['node:fs/promises'], 'the only Node import is the dynamic one for file: URLs');
+  assert.deepEqual(dynamic, ['node:fs/promises'], 'the only Node import is the dynamic one for file: URLs');
+  for (const file of files) assert.ok(fs.readFileSync(file, 'utf8').split('\n').length < 600, `${file} is under 600 lines`);
+});
+
+test('the page imports the module by one path in the source tree and in dist/', async () => {
+  const pub = ['Glassbox', 'GlassboxError', 'GlassboxRuntimeError'];
+  const src = await import(pathToFileURL(path.join(ROOT, 'web/glassbox.js')).href);
+  const mod = await import(pathToFileURL(JS).href);
+  assert.deepEqual(Object.keys(src).sort(), pub);
+  assert.deepEqual(Object.keys(mod).sort(), pub);
+  for (const k of pub) assert.equal(src[k], mod[k], `web/glassbox.js forwards ${k}`);
+  assert.match(fs.readFileSync(path.join(ROOT, 'web/worker.js'), 'utf8'), /from '\.\/glassbox\.js'/);
+  const dist = path.join(ROOT, 'dist/glassbox.js');
+  if (fs.existsSync(dist)) { // built: dist/ holds the module itself, not the forwarder
+    assert.equal(fs.readFileSync(dist, 'utf8'), fs.readFileSync(JS, 'utf8'));
+    const d = await import(pathToFileURL(dist).href);
+    assert.deepEqual(Object.keys(d).sort(), pub);
+    for (const f of fs.readdirSync(path.join(ROOT, 'wasm/glassbox'))) assert.ok(fs.existsSync(path.join(ROOT, 'dist/glassbox', f)), `dist/glassbox/${f}`);
+  }
 });
 
 test('glassbox.wasm imports only the stubs glassbox.js provides, and exports exports.txt', async (t) => {
@@ -39,6 +63,10 @@ test('glassbox.wasm imports only the stubs glassbox.js provides, and exports exp
   const listed = fs.readFileSync(path.join(ROOT, 'wasm/exports.txt'), 'utf8').split('\n')
     .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   for (const name of [...listed, 'memory']) assert.ok(exported.has(name), `missing export ${name}`);
+  // and nothing is exported that glassbox.js does not call
+  const js = [...fs.readdirSync(path.join(ROOT, 'wasm/glassbox')).map((f) => path.join(ROOT, 'wasm/glassbox', f)), path.join(ROOT, 'wasm/interp.js')]
+    .map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  for (const name of listed) assert.ok(js.includes(`'${name}'`) || js.includes(`x.${name}(`), `${name} is exported but glassbox.js never calls it`);
   console.log(`  glassbox.wasm: ${fs.statSync(WASM).size} bytes, ${listed.length} exports`);
 });
 

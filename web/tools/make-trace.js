@@ -5,10 +5,12 @@
  *
  *   node web/tools/make-trace.js MODEL_DIR WASM OUT.json
  *
- * It writes the default prompt's run, the first step's payload, the prediction
- * for the default sampling settings, the logit lens and the ablation
- * baseline. Floats keep 4 significant digits; −∞ is written as null (the
- * views read null as masked). */
+ * It writes the answers for one state (the default model and prompt, no
+ * generated tokens, no interventions, the default seed and sampling): the
+ * run, the first step's payload, the sampling answer, the comparison and the
+ * logit lens. main.js shows them only while the URL asks for that state.
+ * Floats keep 4 significant digits; −∞ is written as null (the views read
+ * null as masked). tests/node/ui_engine.test.js checks it against the engine. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,16 +27,17 @@ const gb = await Glassbox.create({ wasm: fs.readFileSync(wasmPath) });
 await gb.loadModelFromUrl(pathToFileURL(path.resolve(modelDir) + '/'));
 const session = new Session(gb);
 const sampling = { temperature: DEFAULTS.temperature, topK: DEFAULTS.topK, topP: DEFAULTS.topP };
-const run = session.setRun({ prompt: DEFAULTS.prompt, gen: [], sampling, seed: DEFAULTS.seed });
+const state = { prompt: DEFAULTS.prompt, gen: [], interventions: [], seed: DEFAULTS.seed };
+const run = session.sync(state);
 const trace = {
-  version: 1, model: DEFAULTS.model, prompt: DEFAULTS.prompt, seed: DEFAULTS.seed, sampling,
+  version: 2, model: DEFAULTS.model, prompt: DEFAULTS.prompt, seed: DEFAULTS.seed, sampling,
   config: { ...gb.config }, run,
   // Only the first step: the rest arrive from the live engine a moment later
   // (every step of the default model would be ~3 MB of JSON).
-  steps: { [stepId(DEFAULTS.stage, DEFAULTS.layer)]: session.stepData(DEFAULTS.stage, DEFAULTS.layer) },
+  steps: { [stepId(DEFAULTS.stage, DEFAULTS.layer)]: session.step(DEFAULTS.stage, DEFAULTS.layer) },
   predict: session.predict({ sampling, k: 12 }),
+  compare: session.compare({ sampling, k: 8 }),
   lens: session.lens({ maxPos: 16 }),
-  ablation: session.ablation({ heads: [], k: 8 }),
 };
 const round = (v) => (Number.isFinite(v) ? Number(v.toPrecision(4)) : null);
 const json = JSON.stringify(trace, (k, v) => (ArrayBuffer.isView(v) ? Array.from(v, round) : typeof v === 'number' && !Number.isInteger(v) ? round(v) : v));

@@ -1,43 +1,68 @@
-/* ablation view — interventions from the GUI: a layers × heads grid; clicking
- * a head ablates it (the engine replaces that head's hook_z), and the
- * bars compare the last position's next-token probabilities before and after.
- * Mean ablation replaces the output with its mean over the run's positions. */
+/* ablation view — interventions from the GUI, and the comparison view: a
+ * layers × heads grid (clicking a head adds it to the run's interventions,
+ * which every view then shows: the engine replaces that head's hook_z with
+ * zeros or its mean over the positions), and the next-token probabilities of
+ * the clean run beside the intervened one, at the same sampling settings and
+ * drawing with the same u, both labelled. Bars: length = probability. */
 import { applyWidths, pct, replaceHtml } from '../../lib/charts.js';
+import { ablationMode, ivNames, sampleKey } from '../../state.js';
 import { showPiece } from '../tokens/tokens.js';
 
-/** The view-model (pure; tested in Node). */
-export function ablationModel(s) {
-  const c = s.config, a = s.ablation;
+const W = (p) => (p == null ? 0 : 100 * Math.max(0, Math.min(1, p)));
+const settingsText = (sp) => `T = ${sp.temperature}${sp.temperature === 0 ? ' (greedy)' : ''}, top-k ${sp.topK ? sp.topK : 'off'}, top-p ${sp.topP < 1 ? sp.topP : 'off'}`;
+
+/** The view-model (pure; tested in Node). `pickMode` is the kind the next click adds. */
+export function ablationModel(s, pickMode = 'zero') {
+  const c = s.config, a = s.compare && s.compare.key === sampleKey(s) ? s.compare : null;
   const nL = c ? c.n_layer : 0, nH = c ? c.n_head : 0;
-  const rows = a && a.rows ? a.rows : [];
-  const max = Math.max(1e-9, ...rows.map((r) => Math.max(r.before ?? 0, r.after ?? 0)));
-  const fresh = a && a.heads.join(',') === s.ablate.join(',') && (!a.heads.length || a.mode === s.ablateMode);
+  const on = (l, h) => s.interventions.find((e) => e.kind.startsWith('ablate-') && e.layer === l && e.head === h);
+  const mode = ablationMode(s.interventions);
+  const shown = mode === 'zero' && !s.interventions.length ? pickMode : mode;
+  const has = s.interventions.length > 0;
+  const runLabel = has ? `with ${ivNames(s.interventions)}` : 'the model';
   return {
-    ablatedText: s.ablate.length ? s.ablate.map((k) => { const [l, h] = k.split('.').map(Number); return `L${l + 1} h${h + 1}`; }).join(', ') : 'none',
+    ablatedText: has ? ivNames(s.interventions) : 'none',
     headNums: Array.from({ length: nH }, (_, h) => h + 1),
-    layers: Array.from({ length: nL }, (_, l) => ({ n: l + 1, heads: Array.from({ length: nH }, (_, h) => ({ layer: l, head: h, hn: h + 1, n: l + 1, on: s.ablate.includes(`${l}.${h}`) })) })),
-    hasAblation: s.ablate.length > 0,
-    modes: [['zero', 'zeros'], ['mean', 'its mean over the prompt']].map(([v, n]) => ({ v, n, sel: v === s.ablateMode })),
-    waiting: !fresh && !s.errors.ablation,
-    changedText: fresh && a.heads.length ? `${(100 * a.changed).toFixed(1)}% (total variation)` : '',
-    rows: fresh ? rows.map((r) => ({
-      id: r.id, piece: showPiece(r.piece), before: pct(r.before), after: r.after == null ? '–' : pct(r.after),
-      wb: (100 * r.before) / max, wa: r.after == null ? 0 : (100 * r.after) / max, up: r.after > r.before,
-      delta: r.after == null ? '' : `${r.after >= r.before ? '+' : '−'}${(100 * Math.abs(r.after - r.before)).toFixed(1)}pt`,
+    layers: Array.from({ length: nL }, (_, l) => ({ n: l + 1, heads: Array.from({ length: nH }, (_, h) => {
+      const e = on(l, h);
+      return { layer: l, head: h, hn: h + 1, n: l + 1, on: !!e, mean: e?.kind === 'ablate-mean' };
+    }) })),
+    hasAblation: has,
+    modes: [['zero', 'zeros'], ['mean', 'its mean over the positions'], ...(mode === 'mixed' ? [['mixed', 'mixed (per head)']] : [])].map(([v, n]) => ({ v, n, sel: v === shown })),
+    waiting: !a && !s.errors.ablation,
+    settings: settingsText(s),
+    cleanLabel: 'clean model', runLabel,
+    same: a && !a.intervened,
+    drawClean: a ? showPiece(a.clean.piece) : '', drawRun: a ? showPiece(a.run.piece) : '',
+    drawCleanId: a ? a.clean.token : '', drawRunId: a ? a.run.token : '', u: a ? a.run.uniform.toFixed(4) : '', greedy: s.temperature === 0,
+    rows: a ? a.rows.map((r) => ({
+      id: r.id, piece: showPiece(r.piece), clean: pct(r.clean), run: pct(r.run), cleanRaw: r.clean, runRaw: r.run,
+      cleanRank: r.cleanRank ? `#${r.cleanRank}` : '', runRank: r.runRank ? `#${r.runRank}` : '',
+      wc: W(r.clean), wr: W(r.run), up: r.run > r.clean, mark: a.intervened,
+      delta: a.intervened ? `${r.run >= r.clean ? '+' : '−'}${(100 * Math.abs(r.run - r.clean)).toFixed(1)}pt` : '',
     })) : [],
     error: s.errors.ablation,
   };
 }
 
 export function ablationView({ templates, actions }) {
+  let pickMode = 'zero';
   return {
-    watch: ['ablation', 'ablate', 'ablateMode', 'config', 'errors'],
+    watch: ['compare', 'interventions', 'config', 'errors', 'temperature', 'topK', 'topP', 'seed', 'prompt', 'gen'],
     render(el, s) {
-      if (!replaceHtml(el, templates.render('ablation', 'main', ablationModel(s)))) return;
+      if (!replaceHtml(el, templates.render('ablation', 'main', ablationModel(s, pickMode)))) return;
       applyWidths(el);
-      for (const b of el.querySelectorAll('.hg-cell')) b.addEventListener('click', () => actions.toggleAblate(Number(b.dataset.layer), Number(b.dataset.head)));
-      el.querySelector('.clear-ablate')?.addEventListener('click', () => actions.set({ ablate: [] }));
-      el.querySelector('[data-field="ablateMode"]').addEventListener('change', (ev) => actions.set({ ablateMode: ev.target.value }));
+      const kind = () => (ablationMode(s.interventions) === 'mean' || (!s.interventions.length && pickMode === 'mean') ? 'ablate-mean' : 'ablate-zero');
+      for (const b of el.querySelectorAll('.hg-cell')) b.addEventListener('click', () => actions.toggleAblate(Number(b.dataset.layer), Number(b.dataset.head), kind()));
+      el.querySelector('.clear-ablate')?.addEventListener('click', () => actions.clearInterventions());
+      el.querySelector('[data-field="ablateMode"]').addEventListener('change', (ev) => {
+        const v = ev.target.value;
+        if (v === 'mixed') return;
+        pickMode = v;
+        // Every ablation in the list takes the chosen kind (patches stay as they are).
+        if (s.interventions.length) actions.set({ interventions: s.interventions.map((e) => (e.kind.startsWith('ablate-') ? { ...e, kind: `ablate-${v}` } : e)) });
+        else { delete el.dataset.html; this.render(el, s); }
+      });
     },
   };
 }

@@ -5,7 +5,7 @@
 import { stepIndex, stepList, KIND } from '../../steps.js';
 
 export const EMBED_VIEWS = [
-  ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'head ablation'], ['lens', 'logit lens'],
+  ['stage', 'this step'], ['tokens', 'tokens'], ['sampling', 'prediction & sampling'], ['ablation', 'interventions: clean vs intervened'], ['lens', 'logit lens'],
   ['lesson', 'this lesson step'],
 ];
 /* Frame widths per view; the heights are only a fallback: the snippet's height
@@ -28,6 +28,7 @@ export function embedCode(templates, src, view, stage, height = null, origin = n
 export function controlsView({ templates, actions }) {
   let picked = null; // the view the learner chose to embed; by default the lesson in lesson mode, else the step
   let shareKind = null;
+  let asked = 0; // the latest share request: an older one's late measurement is dropped
   return {
     watch: ['stage', 'layer', 'head', 'allHeads', 'config', 'playing', 'lesson'],
     render(el, s) {
@@ -52,6 +53,7 @@ export function controlsView({ templates, actions }) {
       el.querySelector('[data-field="allHeads"]').addEventListener('change', (ev) => actions.set({ allHeads: ev.target.checked }));
       const out = el.querySelector('.share-out'), text = el.querySelector('.share-text'), note = el.querySelector('.share-note');
       const show = async (kind, view = shareView) => {
+        const ask = ++asked;
         shareKind = kind;
         out.hidden = false;
         el.querySelector('[data-share="view"]').parentElement.hidden = kind !== 'embed';
@@ -61,7 +63,7 @@ export function controlsView({ templates, actions }) {
           const width = (SIZES[view] || SIZES.stage)[0];
           let height = null;
           try { height = await actions.embedHeight(view, width); } catch { /* the fallback size below */ }
-          if (shareKind !== kind) return; // the learner asked for something else meanwhile
+          if (shareKind !== kind || ask !== asked) return; // the learner asked for something else meanwhile
           value = embedCode(templates, actions.shareUrl(true, view), view, s.stage, height, location.origin);
         }
         out.dataset.ready = '1';

@@ -8,13 +8,13 @@
  * that offers the lessons. */
 import { LESSONS, LESSON_NAMES, additionText, randomRepeat } from '../../lessons.js';
 import { SCORES, cardFor, parseHeads } from '../../lib/lesson-metrics.js';
-import { heatmap, legend, pct } from '../../lib/charts.js';
+import { heatmap, legend, pct, replaceHtml } from '../../lib/charts.js';
 import { css, ink, probRGB } from '../../lib/colors.js';
 import { showPiece } from '../tokens/tokens.js';
+import { ablatedHeads, ablationMode, ivNames, runKey } from '../../state.js';
 import { unpaddedHelp } from './unpadded.js';
 
 const headName = (l, h) => `L${l + 1} h${h + 1}`;
-const headsText = (list) => list.map((k) => { const [l, h] = k.split('.').map(Number); return headName(l, h); }).join(', ');
 const frac = (c, n) => `${c}/${n}`;
 
 /** The metric line of one measurement (prompt counts or pooled sample). */
@@ -36,7 +36,7 @@ function metricText(lesson, m, isPool) {
 /** Cells of a score grid (null grid: nothing to score on this prompt). */
 function gridRows(name, grid, s) {
   const virtual = SCORES[name].grid === 'virtual';
-  const ab = new Set(s.ablate);
+  const ab = new Set(ablatedHeads(s.interventions));
   return grid.map((row, r) => ({
     label: virtual ? headName(0, r) : `L${r + 1}`,
     cells: row.map((v, c) => {
@@ -58,10 +58,12 @@ export function lessonModel(s) {
   const L = LESSONS[name];
   const i = Math.max(0, Math.min(L.steps.length - 1, s.lessonStep | 0));
   const step = L.steps[i];
-  const d = s.lessonData && s.lessonData.lesson === name && s.run && s.lessonData.ids.join() === s.run.ids.join() ? s.lessonData : null;
-  const ablated = s.ablate.length > 0;
-  const fresh = d && d.heads.join() === s.ablate.join() && (!ablated || d.mode === s.ablateMode);
-  const card = cardFor(s.lessonJson, parseHeads(s.ablate), s.ablateMode);
+  const d = s.lessonData && s.lessonData.lesson === name && s.run ? s.lessonData : null;
+  const heads = ablatedHeads(s.interventions), mode = ablationMode(s.interventions);
+  const ablated = s.interventions.length > 0;
+  const fresh = d && d.key === runKey(s);
+  // The card reports ablations of one kind only; a mixed list (or a patch) has no card number.
+  const card = mode === 'mixed' || heads.length !== s.interventions.length ? null : cardFor(s.lessonJson, parseHeads(heads), mode);
   const main = s.lessonJson ? s.lessonJson.main_metric : null;
   const vm = {
     on: true, name, title: L.title, task: L.task, stepNo: i + 1, stepCount: L.steps.length,
@@ -71,8 +73,8 @@ export function lessonModel(s) {
     prompts: L.prompts.map((p, k) => ({ k, label: p.label, on: p.text === s.prompt })),
     random: !!L.random, adder: !!step.adder, lens: !!step.lens,
     waiting: !fresh && !s.errors.lesson, error: s.errors.lesson,
-    ablatedText: ablated ? headsText(s.ablate) + (s.ablateMode === 'mean' ? ' (mean)' : '') : '',
-    suggest: (step.suggest || []).map(([heads, label]) => ({ heads: heads.join(' '), label, on: heads.slice().sort().join() === s.ablate.slice().sort().join() })),
+    ablatedText: ablated ? ivNames(s.interventions) : '',
+    suggest: (step.suggest || []).map(([hs, label]) => ({ heads: hs.join(' '), label, on: mode === 'zero' && hs.slice().sort().join() === heads.slice().sort().join() })),
     ablateStep: !!step.ablate,
   };
   vm.unpadded = unpaddedHelp(name, s.prompt, s.run && s.run.ids.length === s.run.nPrompt ? s.predict : null);
@@ -130,11 +132,14 @@ export function lessonModel(s) {
 
 export function lessonView({ templates, actions, embed }) {
   return {
-    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'ablate', 'ablateMode', 'layer', 'head', 'errors', 'status', 'predict'],
+    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'gen', 'interventions', 'layer', 'head', 'errors', 'status', 'predict'],
     render(el, s) {
       const vm = lessonModel(s);
-      el.classList.toggle('lesson-off', !!vm.off);
-      el.innerHTML = templates.render('lesson', 'main', { ...vm, embed });
+      (el.closest('[data-view]') || el).classList.toggle('lesson-off', !!vm.off);
+      // What the learner is typing into the adder survives a re-render (answers arrive while they type).
+      const typed = [...el.querySelectorAll('.adder input')].map((i) => [i.name, i.value]);
+      if (!replaceHtml(el, templates.render('lesson', 'main', { ...vm, embed }))) return;
+      for (const [n, v] of typed) { const i = el.querySelector(`.adder input[name="${n}"]`); if (i) i.value = v; }
       for (const e of el.querySelectorAll('[data-bg]')) { e.style.background = e.dataset.bg; if (e.dataset.ink) e.style.color = e.dataset.ink; }
       const on = (sel, ev, fn) => { for (const e of el.querySelectorAll(sel)) e.addEventListener(ev, (x) => fn(e, x)); };
       on('[data-lesson]', 'click', (e) => actions.pickLesson(e.dataset.lesson));
@@ -151,8 +156,8 @@ export function lessonView({ templates, actions, embed }) {
         const k = (items.findIndex((it) => it.text === s.prompt) + 1) % items.length;
         actions.set({ prompt: items[k].text, gen: [] });
       });
-      on('[data-suggest]', 'click', (e) => actions.set({ ablate: e.dataset.suggest.split(' '), ablateMode: 'zero' }));
-      on('[data-act="restore"]', 'click', () => actions.set({ ablate: [] }));
+      on('[data-suggest]', 'click', (e) => actions.set({ interventions: e.dataset.suggest.split(' ').map((k) => { const [layer, head] = k.split('.').map(Number); return { kind: 'ablate-zero', layer, head }; }) }));
+      on('[data-act="restore"]', 'click', () => actions.clearInterventions());
       on('button.lg-cell', 'click', (e) => {
         const l = Number(e.dataset.layer), h = Number(e.dataset.head);
         if (vm.ablateStep) actions.toggleAblate(l, h); else actions.set({ layer: l, head: h, stage: 'softmax' });

@@ -3,7 +3,7 @@
  * steps (layer norm, Q/K/V, scores, mask, softmax, weighted sum, concat,
  * projection, residual; layer norm, MLP up, GELU, down, residual). Every node
  * jumps there. */
-import { STEP_KINDS, KIND, stepIndex, stepList, isBlock } from '../../steps.js';
+import { STEPS, KIND, stepIndex, stepList, isBlock } from '../../steps.js';
 
 /** The map's view-model (pure). */
 export function stagemapModel(s) {
@@ -17,8 +17,8 @@ export function stagemapModel(s) {
     blocks: Array.from({ length: nL }, (_, L) => ({ n: L + 1, layer: L, stage: inBlock ? s.stage : 'ln1', on: inBlock && L === s.layer, compact: nL > 6 })),
     finals: ['lnf', 'logits', 'sample'].map((k) => ({ key: k, name: KIND[k].name, on: s.stage === k })),
     inBlock, blockN: s.layer + 1,
-    attn: STEP_KINDS.filter((k) => k.group === 'attn').map(mk),
-    mlp: STEP_KINDS.filter((k) => k.group === 'mlp').map(mk),
+    attn: STEPS.filter((k) => k.group === 'attn').map(mk),
+    mlp: STEPS.filter((k) => k.group === 'mlp').map(mk),
   };
 }
 

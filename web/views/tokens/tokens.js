@@ -118,7 +118,7 @@ export function tokensView({ templates, actions }) {
       area.querySelector('.reset-gen')?.addEventListener('click', () => actions.resetGenerated());
       area.querySelector('.keep-switch')?.addEventListener('click', (ev) => actions.set({ keep: ev.currentTarget.dataset.keep }));
       // The backdrop shows the run's window only when the run is of the text in the box.
-      drawMirror(el, ta.value, s.run && !s.run.pending && ta.value === s.prompt ? s.run : null);
+      drawMirror(el, ta.value, s.run && s.run.key && s.run.prompt === s.prompt && ta.value === s.prompt ? s.run : null);
     },
   };
 }
