@@ -18,6 +18,7 @@
 import { stepReads, KIND } from './steps.js';
 import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
 import { idsOf } from './lib/ids.js';
+import { keepWindow } from './lib/context-window.js';
 
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const ivText = (list) => JSON.stringify(list.map((e) => [e.kind, e.layer, e.head ?? null, e.hook ?? null, e.pos ?? null]));
@@ -60,15 +61,18 @@ export class Session {
    * carries them; ids outside the vocabulary and past the context are dropped).
    * @param {{prompt: string, gen?: number[], interventions?: object[], seed?: number}} d
    */
-  sync({ prompt, gen = [], interventions = [], seed = 0, src = null }) {
+  sync({ prompt, gen = [], interventions = [], seed = 0, src = null, keep = 'end' }) {
     const gb = this.gb, c = this.config, max = c.n_positions;
     let reset = false;
-    if (prompt !== this.prompt) {
-      let { ids } = this.tokenize(prompt);
+    if (prompt !== this.prompt || keep !== this.keep) {
+      let { ids, spans } = this.tokenize(prompt);
       if (!ids.length) ids = [50256 < c.vocab_size ? 50256 : 0]; // empty prompt: <|endoftext|>
-      this.truncated = Math.max(0, ids.length - max);
+      // Longer than the context: keep the last tokens (or the first, keep = 'start'); context-window.js.
+      this.window = keepWindow(ids, spans, max, keep);
+      this.truncated = this.window.truncated;
       this.prompt = prompt;
-      this.promptIds = ids.slice(0, max);
+      this.keep = keep;
+      this.promptIds = this.window.ids;
       reset = true;
     }
     const want = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < c.vocab_size).slice(0, max - this.promptIds.length);
@@ -111,7 +115,8 @@ export class Session {
 
   runInfo() {
     const ids = this.ids;
-    return { ids, pieces: ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated, context: this.config.n_positions };
+    return { ids, pieces: ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated, context: this.config.n_positions,
+      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null };
   }
 
   /** Appends n tokens drawn by the engine's sampler at the run's RNG position. */

@@ -23,6 +23,8 @@ import { samplingView } from './views/sampling/sampling.js';
 import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
 import { lessonView } from './views/lesson/lesson.js';
+import { introView } from './views/intro/intro.js';
+import { plainView } from './views/plain/plain.js';
 import { LESSONS, clampStep, lessonModelUrl } from './lessons.js';
 import { createInterp, INTERP_VIEWS } from './lib/interp-client.js';
 import { parseIdList } from './lib/ids.js';
@@ -32,6 +34,7 @@ import { dlaView } from './views/dla/dla.js';
 import { headsView } from './views/heads/heads.js';
 import { sparsityView } from './views/sparsity/sparsity.js';
 import { reagentView } from './views/reagent/reagent.js';
+import { measureEmbed, measureState, reportMeasured } from './lib/embed-measure.js';
 
 // ------------------------------------------------------------ view registry
 const registry = new Map();
@@ -54,6 +57,8 @@ registerView('dla', dlaView);
 registerView('heads', headsView);
 registerView('sparsity', sparsityView);
 registerView('reagent', reagentView);
+registerView('intro', introView);
+registerView('plain', plainView);
 /** Views that show the run's numbers: each carries the interventions badge. */
 const BADGED = ['tokens', 'stage', 'sampling', 'ablation', 'lens', 'lesson', ...INTERP_VIEWS];
 /** Views embed.html may show. */
@@ -93,7 +98,8 @@ async function guard(view, fn) {
   try { setError(view, null); await fn(); } catch (e) { setError(view, e); }
 }
 
-const live = () => store.get().status.phase === 'ready';
+const measuring = isEmbed && !!measureState(); // embed-measure.js: draw a handed-over state, ask the engine nothing
+const live = () => !measuring && store.get().status.phase === 'ready';
 
 /** Keeps one performance mark per name, the latest: tests/e2e/timing.js reads click-to-update times from them. */
 function markNow(name) { performance.clearMarks(name); performance.mark(name); }
@@ -218,11 +224,14 @@ async function loadModel(source) {
 
 // ------------------------------------------------------------ actions views may call
 let playTimer = 0;
+let beforeLesson = null; // the learner's prompt and place before a lesson, restored on leaving it
 const actions = {
   set: (patch) => store.set(patch),
   step(delta) {
     const s = store.get();
     if (!s.config) return;
+    // A layer picked on the Embeddings step is where Next goes (not block 1).
+    if (s.stage === 'embed' && delta === 1 && s.layer > 0) { store.set({ stage: 'ln1' }); return; }
     store.set(moveStep(s.stage, s.layer, delta, s.config.n_layer));
   },
   goto(stage, layer) { store.set(layer == null || layer < 0 ? { stage } : { stage, layer }); },
@@ -262,8 +271,12 @@ const actions = {
     const s = store.get();
     if (name && !LESSONS[name]) return;
     if (name === s.lesson) return;
-    const model = name ? lessonModelUrl(name) : DEFAULTS.model;
-    store.set({ lesson: name, lessonStep: 0, lessonData: null, interventions: [], gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0 });
+    // Entering a lesson keeps the learner's own prompt and place; leaving one gives them back.
+    if (name && !s.lesson) beforeLesson = { prompt: s.prompt, gen: s.gen, model: s.model, stage: s.stage, layer: s.layer, head: s.head, interventions: s.interventions };
+    const back = !name && beforeLesson && !beforeLesson.model.startsWith('local:') ? beforeLesson : null;
+    if (!name) beforeLesson = null;
+    const model = name ? lessonModelUrl(name) : back ? back.model : DEFAULTS.model;
+    store.set({ lesson: name, lessonStep: 0, lessonData: null, interventions: [], gen: [], prompt: name ? LESSONS[name].prompts[0].text : DEFAULTS.prompt, model, stage: 'embed', layer: 0, head: 0, ...(back || {}) });
     if (name) loadLessonJson();
     if (model !== (s.status.modelName || '')) loadModel({ url: model });
   },
@@ -287,6 +300,13 @@ const actions = {
     }
   },
   loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
+  /** CSS px embed.html needs to show view at width (drawn off-screen; lens and ablation data fetched first). */
+  async embedHeight(view, width) {
+    // Off-screen views have no current answer: ask for it first (the embed will show it).
+    const refresh = { lens: refreshLens, ablation: refreshCompare }[view];
+    if (refresh && !visible.has(view)) { visible.add(view); try { await refresh(); } finally { visible.delete(view); } }
+    return measureEmbed({ url: actions.shareUrl(true, view), width, state: store.get() });
+  },
   /** Link to this state: the main page, or embed.html showing one view. */
   shareUrl: (embed = false, view = 'stage') => {
     const s = store.get();
@@ -302,7 +322,7 @@ Object.assign(actions, interp.actions);
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
-  if (has('prompt')) refreshRunSoon();
+  if (has('prompt', 'keep')) refreshRunSoon();
   // Generate sets gen itself and refreshes what it needs per token.
   else if (has('gen', 'interventions') && !s.generating) refreshRun();
   else if (has('seed', 'temperature', 'topK', 'topP')) refreshSampling();
@@ -315,7 +335,7 @@ store.subscribe((s, changed) => {
   scheduleRender(changed);
 });
 const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep',
-  'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
+  'keep', 'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -339,7 +359,9 @@ function renderAll() {
     if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
     if (m.notice && (changed.has('*') || changed.has('config'))) renderIdsNotice(m.notice, s);
     if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
+    const t0 = performance.now(); // bench/longtasks.js reads these measures: which view a long task was
     try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
+    performance.measure(`render:${m.name}`, { start: t0 });
   }
   markNow('glassbox:render');
 }
@@ -432,7 +454,18 @@ async function loadTrace() {
   store.set({ stepData: st ? { ...st, key: trace.key } : null });
 }
 
+/* Measure mode (embed-measure.js): draw the measuring page's state once, report the height, load nothing. */
+async function measureBoot(state) {
+  store.set({ ...state, view: decodeUrl(location.search).view || 'stage' });
+  await mount();
+  pendingChanged.add('*');
+  renderAll();
+  await document.fonts?.ready;
+  reportMeasured();
+}
+
 async function boot() {
+  if (measuring) return measureBoot(measureState());
   const s = store.get();
   if (s.model.startsWith('local:')) {
     store.set({ model: DEFAULTS.model, status: { ...s.status, error: 'This link was made with a model loaded from files on another computer; showing the default model instead.' } });

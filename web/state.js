@@ -36,6 +36,7 @@
  *     headSeed     number   the head finder's repeated-sequence seed
  *     mlpLayer     number   the block whose most active neurons are listed
  *     reagentSeed  number   ReAGent's replacement seed
+ *     keep         string   a prompt longer than the context keeps its 'end' (last tokens) or 'start'
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
@@ -81,6 +82,7 @@ export const DEFAULTS = Object.freeze({
   headSeed: 1,
   mlpLayer: 0,
   reagentSeed: 1,
+  keep: 'end',
 });
 
 /** URL parameter name -> [state field, type]. Short names keep links short. */
@@ -109,6 +111,7 @@ export const URL_FIELDS = Object.freeze({
   hseed: ['headSeed', 'int'],
   ml: ['mlpLayer', 'int'],
   rseed: ['reagentSeed', 'int'],
+  keep: ['keep', 'keep'],
 });
 
 const LIMITS = {
@@ -123,6 +126,7 @@ const clamp = (v, [lo, hi]) => Math.min(hi, Math.max(lo, v));
 function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'lesson') return LESSON_NAMES.includes(text) ? text : undefined;
+  if (type === 'keep') return text === 'start' || text === 'end' ? text : undefined;
   if (type === 'iv') return text ? text.split(',').map(parseIv).filter(Boolean).slice(0, 256) : [];
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'ids') return text ? text.split(',').filter((s) => /^\d{1,7}$/.test(s)).map(Number).slice(0, 4096) : [];
@@ -285,11 +289,11 @@ export function ivNames(list) {
 /* ------------------------------------------------------------ answer keys */
 
 /** What the run depends on: model, prompt, generated ids, interventions. */
-export const runKey = (s) => JSON.stringify([s.model, s.prompt, s.gen, s.interventions.map(formatIv), hasPatch(s) ? s.src : null]);
+export const runKey = (s) => JSON.stringify([s.model, s.prompt, s.keep, s.gen, s.interventions.map(formatIv), hasPatch(s) ? s.src : null]);
 /** Patch entries read the clean prompt (src), so only then is it part of the run. */
 const hasPatch = (s) => s.interventions.some((e) => e.kind === 'patch');
 /** What the sampling answers depend on: the run plus seed and settings. */
 export const sampleKey = (s) => JSON.stringify([runKey(s), s.seed, s.temperature, s.topK, s.topP]);
 /** The run's description the worker applies before it answers. */
-export const runDesc = (s) => ({ prompt: s.prompt, gen: s.gen, interventions: s.interventions, seed: s.seed, src: hasPatch(s) ? s.src : null });
+export const runDesc = (s) => ({ prompt: s.prompt, keep: s.keep, gen: s.gen, interventions: s.interventions, seed: s.seed, src: hasPatch(s) ? s.src : null });
 export const samplingOf = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });

@@ -147,6 +147,7 @@ describe('lesson mode', { skip: skip || false }, () => {
     assert.ok(live <= claim.bound);
     await shotEl(page, '[data-view="lesson"]', 'lesson-induction-ablate');
     await page.click('[data-act="embed"]');
+    await page.waitForSelector('.share-out[data-ready="1"]'); // the snippet's height is measured first
     const code = await page.inputValue('.share-text');
     const src = /src="([^"]+)"/.exec(code)[1].replace(/&amp;/g, '&');
     const q = new URLSearchParams(new URL(src).search);

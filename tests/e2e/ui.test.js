@@ -201,6 +201,7 @@ describe('explainer page', { skip: skip || false }, () => {
     const rec = await env.open('?stage=softmax&layer=2&head=1&prompt=Once%20upon%20a%20time');
     const { page } = rec;
     await page.click('[data-act="embed"]');
+    await page.waitForSelector('.share-out[data-ready="1"]'); // the snippet's height is measured first
     const code = await page.inputValue('.share-text');
     assert.match(code, /^<iframe src="[^"]+embed\.html\?[^"]*"/);
     const src = /src="([^"]+)"/.exec(code)[1].replace(/&amp;/g, '&');

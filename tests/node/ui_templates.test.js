@@ -3,6 +3,7 @@
  * worker uses compute what they claim (no browser). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import vm from 'node:vm';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +78,21 @@ test('the embed snippet is an iframe on embed.html with the state in its URL', a
   const t = await templates();
   const code = embedCode(t, 'https://example.org/gb/embed.html?view=lens&prompt=a+%26+b&layer=1', 'lens', 'embed');
   assert.match(code, /^<iframe src="https:\/\/example\.org\/gb\/embed\.html\?view=lens&amp;prompt=a\+%26\+b&amp;layer=1" title="Glassbox: logit lens" width="\d+" height="\d+"/);
-  assert.match(code, /<\/iframe>$/);
+  assert.match(code, /<\/iframe>\n<script>[^<]*<\/script>$/);
+  assert.match(code, /height="420"/, 'no measured height: the fallback');
+  assert.match(embedCode(t, 'https://example.org/gb/embed.html?view=lens', 'lens', 'embed', 1234), /height="1234"/);
+  // The host script: sizes the frame whose window sent the message, only for the Glassbox origin.
+  const script = /<script>([^<]*)<\/script>/.exec(code)[1];
+  const frames = [{ contentWindow: 'w1', style: {} }, { contentWindow: 'w2', style: {} }];
+  let listener = null;
+  const sandbox = { addEventListener: (type, fn) => { assert.equal(type, 'message'); listener = fn; }, document: { querySelectorAll: () => frames } };
+  vm.runInNewContext(script, sandbox);
+  listener({ origin: 'https://evil.example', source: 'w1', data: { type: 'glassbox:resize', height: 900 } });
+  assert.equal(frames[0].style.height, undefined, 'a message from another origin is ignored');
+  listener({ origin: 'https://example.org', source: 'w2', data: { type: 'glassbox:resize', height: 812.2 } });
+  assert.deepEqual(frames.map((f) => f.style.height), [undefined, '813px']);
+  listener({ origin: 'https://example.org', source: 'w2', data: { type: 'other', height: 5 } });
+  assert.equal(frames[1].style.height, '813px');
   assert.equal(escapeHtml('<a href="x">\'&'), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;');
 });
 

@@ -2,8 +2,10 @@
  * values, colour legends, SVG attention arcs and line charts, and a tooltip.
  * Values are read with get(i, j); null or -Infinity means "masked". */
 import { css, divRGB, probRGB, seqRGB, ink, PALETTE_CSS } from './colors.js';
+import { matrixOverview, needsOverview } from './overview.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
+const ARC_MAX = 48; // tokens the attention arcs show (the last ones)
 const masked = (v) => v === null || v === -Infinity;
 
 /* ------------------------------------------------------------ tooltip */
@@ -32,11 +34,30 @@ export const pct = (p) => (p == null ? '–' : p >= 0.1 ? `${(100 * p).toFixed(1
  * rest; larger values saturate. At least tiny.
  */
 export function absMax(get, rows, cols, keep = null) {
-  const a = [];
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { if (keep && !keep(i, j)) continue; const v = get(i, j); if (!masked(v) && Number.isFinite(v)) a.push(Math.abs(v)); }
-  if (!a.length) return 1e-6;
-  a.sort((x, y) => x - y);
-  return a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] || a[a.length - 1] || 1e-6;
+  const a = new Float64Array(rows * cols);
+  let n = 0, top = 0;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { if (keep && !keep(i, j)) continue; const v = get(i, j); if (!masked(v) && Number.isFinite(v)) { const x = Math.abs(v); a[n++] = x; if (x > top) top = x; } }
+  if (!n) return 1e-6;
+  // The element a sort would put at floor(0.99 n), found by selection in O(n): sorting a
+  // 256 x 1,024 activation took ~100 ms of the main thread.
+  return select(a, n, Math.min(n - 1, Math.floor(0.99 * n))) || top || 1e-6;
+}
+
+/** The k-th smallest of a[0..n) (Hoare's quickselect, median-of-three pivots; reorders a). */
+function select(a, n, k) {
+  let lo = 0, hi = n - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const p = Math.max(Math.min(a[lo], a[hi]), Math.min(Math.max(a[lo], a[hi]), a[mid]));
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j; else if (k >= i) lo = i; else return a[k];
+  }
+  return a[k];
 }
 
 /** How many of the cells lie past ±max (drawn in the end colour), and how many there are. */
@@ -71,15 +92,18 @@ export function divLegend(max, { clipped = 0, total = 0, why = '99th percentile 
  * @returns {HTMLElement & {highlightRow?: (i: number|null) => void}}
  */
 export function heatmap(o) {
+  // Too large to draw cell by cell (long prompts): an overview that fits plus a zoom window (overview.js).
+  if (!o.noOverview && needsOverview(o)) return matrixOverview(o, heatmap);
   const { rows, cols, get, scale = 'div', rowLabels = [], colLabels = null } = o;
   const max = o.max ?? (scale === 'prob' ? 1 : absMax(get, rows, cols));
   const colorOf = scale === 'prob' ? (v) => probRGB(v) : scale === 'seq' ? (v) => seqRGB(v, max) : (v) => divRGB(v, max);
   const labelW = rowLabels.length ? Math.min(110, 12 + 7 * Math.max(...rowLabels.map((s) => s.length))) : 0;
-  const top = colLabels ? 46 : 4;
+  // Column labels are turned 60°: room above (up to 9 characters) and to the right of the last column, so none is clipped.
+  const top = colLabels ? 58 : 4, padR = colLabels ? 30 : 0;
   const avail = Math.max(60, (o.maxWidth || 640) - labelW);
   const cw = o.cell ?? Math.max(1, Math.min(34, Math.floor(avail / cols)));
   const ch = Math.max(cw, Math.min(22, Math.max(14, cw)));
-  const W = labelW + cols * cw, H = top + rows * ch + 2;
+  const W = labelW + cols * cw + padR, H = top + rows * ch + 2;
   const wrap = document.createElement('div');
   wrap.className = 'heatmap';
   const cv = document.createElement('canvas');
@@ -170,7 +194,8 @@ export function heatmap(o) {
   draw();
   const cellAt = (ev) => {
     const r = cv.getBoundingClientRect();
-    const x = ev.clientX - r.left, y = ev.clientY - r.top;
+    // CSS may scale the canvas to fit a narrow frame (embeds): map back to drawing units.
+    const x = (ev.clientX - r.left) * (W / (r.width || W)), y = (ev.clientY - r.top) * (H / (r.height || H));
     const j = Math.floor((x - labelW) / cw), i = Math.floor((y - top) / ch);
     return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
   };
@@ -192,11 +217,18 @@ export function heatmap(o) {
     draw();
     if (o.onRow) o.onRow(i);
   };
-  cv.addEventListener('focus', () => { focused = true; cur ??= [0, 0]; announce(); });
-  cv.addEventListener('blur', () => { focused = false; tip(null); draw(); if (o.onRow) o.onRow(null); });
+  // Said in place while the chart has the arrow keys (the page's ← → step otherwise); Esc gives them back.
+  const hint = document.createElement('p');
+  hint.className = 'kbd-hint on';
+  hint.hidden = true;
+  hint.textContent = 'The arrow keys now move through the cells (Home / End: row start / end). Esc gives them back to stepping.';
+  wrap.append(hint);
+  cv.addEventListener('focus', () => { focused = true; hint.hidden = false; cur ??= [0, 0]; announce(); });
+  cv.addEventListener('blur', () => { focused = false; hint.hidden = true; tip(null); draw(); if (o.onRow) o.onRow(null); });
   const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
   cv.addEventListener('keydown', (ev) => {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    if (ev.key === 'Escape') { ev.preventDefault(); cv.blur(); return; }
     let [i, j] = cur || [0, 0];
     if (MOVES[ev.key]) { i += MOVES[ev.key][0]; j += MOVES[ev.key][1]; }
     else if (ev.key === 'Home') j = 0;
@@ -240,14 +272,19 @@ export function svgEl(name, attrs = {}, parent) {
  *   onFocus: (i: number|null) => void, maxWidth?: number}} o
  */
 export function arcs(o) {
-  const { pieces, weight } = o;
+  const { weight } = o;
+  // Long prompts: the arcs among the last ARC_MAX tokens only (the heatmap's overview shows every position);
+  // 256 tokens of arcs were a 3,000 px SVG of thousands of paths.
+  const from = Math.max(0, o.pieces.length - ARC_MAX);
+  const pieces = o.pieces.slice(from);
   const T = pieces.length;
   // Narrow screens (a phone, or a long prompt): steps down to 12 px with the
   // labels turned upright, so the arcs fit the width instead of scrolling.
   const step = Math.max(12, Math.min(90, Math.floor(((o.maxWidth || 640) - 10) / T)));
   const turned = step < 38;
   const W = step * T + 10, H = turned ? 190 : 150, base = turned ? 128 : H - 30;
-  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'arcs', role: 'img', 'aria-label': 'attention arcs' });
+  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'arcs', role: 'img', 'aria-label': from ? `attention arcs among the last ${T} tokens` : 'attention arcs' });
+  if (from) { const note = svgEl('text', { x: 6, y: 12, class: 'arc-note' }, svg); note.textContent = `the last ${T} of ${o.pieces.length} tokens`; }
   const cx = (i) => 5 + step * i + step / 2;
   const g = svgEl('g', {}, svg);
   const drawArcs = (focus) => {
@@ -255,7 +292,7 @@ export function arcs(o) {
     for (let i = 0; i < T; i++) {
       if (focus != null && i !== focus) continue;
       for (let j = 0; j <= i; j++) {
-        const w = weight(i, j);
+        const w = weight(from + i, from + j);
         if (!(w > 0.02)) continue;
         const x1 = cx(i), x2 = cx(j), h = Math.min(base - 8, 14 + Math.abs(x1 - x2) * 0.45);
         const d = i === j ? `M${x1 - 5},${base} C${x1 - 12},${base - 26} ${x1 + 12},${base - 26} ${x1 + 5},${base}`
@@ -266,15 +303,15 @@ export function arcs(o) {
   };
   for (let i = 0; i < T; i++) {
     const t = turned
-      ? svgEl('text', { x: cx(i) + 4, y: base + 10, 'text-anchor': 'end', transform: `rotate(-70 ${cx(i) + 4} ${base + 10})`, class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg)
-      : svgEl('text', { x: cx(i), y: base + 18, 'text-anchor': 'middle', class: 'arc-tok', tabindex: 0, 'data-pos': i }, svg);
+      ? svgEl('text', { x: cx(i) + 4, y: base + 10, 'text-anchor': 'end', transform: `rotate(-70 ${cx(i) + 4} ${base + 10})`, class: 'arc-tok', tabindex: 0, 'data-pos': from + i }, svg)
+      : svgEl('text', { x: cx(i), y: base + 18, 'text-anchor': 'middle', class: 'arc-tok', tabindex: 0, 'data-pos': from + i }, svg);
     t.textContent = clip(pieces[i].replace(/ /g, '·'), turned ? 7 : 9);
-    const on = () => { drawArcs(i); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.toggle('on', n === t)); o.onFocus?.(i); };
-    const off = () => { drawArcs(o.focus ?? null); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.remove('on')); o.onFocus?.(null); };
+    const on = () => { drawArcs(i); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.toggle('on', n === t)); o.onFocus?.(from + i); };
+    const off = () => { drawArcs(o.focus == null ? null : o.focus - from); svg.querySelectorAll('.arc-tok').forEach((n) => n.classList.remove('on')); o.onFocus?.(null); };
     t.addEventListener('mouseenter', on); t.addEventListener('focus', on);
     t.addEventListener('mouseleave', off); t.addEventListener('blur', off);
   }
-  drawArcs(o.focus ?? null);
+  drawArcs(o.focus == null ? null : o.focus - from);
   return svg;
 }
 

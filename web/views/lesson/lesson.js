@@ -12,6 +12,7 @@ import { heatmap, legend, pct, replaceHtml } from '../../lib/charts.js';
 import { css, ink, probRGB } from '../../lib/colors.js';
 import { showPiece } from '../tokens/tokens.js';
 import { ablatedHeads, ablationMode, ivNames, runKey } from '../../state.js';
+import { unpaddedHelp } from './unpadded.js';
 
 const headName = (l, h) => `L${l + 1} h${h + 1}`;
 const frac = (c, n) => `${c}/${n}`;
@@ -76,6 +77,7 @@ export function lessonModel(s) {
     suggest: (step.suggest || []).map(([hs, label]) => ({ heads: hs.join(' '), label, on: mode === 'zero' && hs.slice().sort().join() === heads.slice().sort().join() })),
     ablateStep: !!step.ablate,
   };
+  vm.unpadded = unpaddedHelp(name, s.prompt, s.run && s.run.ids.length === s.run.nPrompt ? s.predict : null);
   if (!fresh) return vm;
   // The strip: each character, marked under it when its prediction (made at t - 1) is scored.
   const pieces = s.run.pieces;
@@ -130,7 +132,7 @@ export function lessonModel(s) {
 
 export function lessonView({ templates, actions, embed }) {
   return {
-    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'gen', 'interventions', 'layer', 'head', 'errors', 'status'],
+    watch: ['lesson', 'lessonStep', 'lessonData', 'lessonJson', 'run', 'prompt', 'gen', 'interventions', 'layer', 'head', 'errors', 'status', 'predict'],
     render(el, s) {
       const vm = lessonModel(s);
       (el.closest('[data-view]') || el).classList.toggle('lesson-off', !!vm.off);
@@ -165,6 +167,7 @@ export function lessonView({ templates, actions, embed }) {
         const t = additionText(Number(f.elements.a.value), Number(f.elements.b.value));
         if (t) actions.set({ prompt: t, gen: [] });
       });
+      on('[data-act="pad"]', 'click', (e) => actions.set({ prompt: e.dataset.prompt, gen: [] }));
       on('[data-act="goto-lens"]', 'click', () => document.querySelector('[data-view="lens"]')?.scrollIntoView({ behavior: 'smooth', block: 'start' }));
       const box = el.querySelector('.lesson-pattern');
       const d = s.lessonData;

@@ -87,10 +87,13 @@ export function loaderView({ templates, actions, embed }) {
         statusText: st.phase === 'ready' ? 'live' : st.phase === 'error' ? 'not loaded' : c ? 'precomputed · loading engine…' : 'loading…',
         progress: p ? { percent: Math.round(100 * (p.fraction || 0)), label: PHASES[p.phase] || p.phase } : null,
         error: st.error,
+        // After loading one's own model (or a lesson's), one click returns to the default model.
+        notDefault: !embed && !s.lesson && s.model !== 'models/default/' && st.phase !== 'loading',
       };
       el.innerHTML = templates.render('loader', 'main', vm);
       applyWidths(el);
       if (embed) return;
+      el.querySelector('[data-act="default-model"]')?.addEventListener('click', () => actions.loadUrl('models/default/'));
       const go = (files) => { if (files && files.length) actions.loadFiles(files); };
       for (const inp of el.querySelectorAll('input[type=file]')) inp.addEventListener('change', () => go([...inp.files]));
       const dz = el.querySelector('.dropzone');

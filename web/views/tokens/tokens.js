@@ -1,9 +1,12 @@
 /* tokens view — the prompt box and its tokens as coloured pieces with ids
  * (and the raw bytes of pieces that are not plain printable text). The text
  * box is rendered once so typing is never interrupted; the pieces re-render
- * as the run changes. */
+ * as the run changes. A prompt longer than the context is marked in the box
+ * itself: the text left out is greyed on a backdrop behind the textarea, with
+ * a mark where the kept text begins (context-window.js says which part). */
 import { applyWidths } from '../../lib/charts.js';
 import { TOKEN_TINTS } from '../../lib/colors.js';
+import { charOffset } from '../../lib/context-window.js';
 
 const enc = new TextEncoder();
 
@@ -35,9 +38,63 @@ export function tokensModel(run, error) {
   const nGen = run ? ids.length - run.nPrompt : 0;
   return {
     tokens, error, hasGen: nGen > 0,
-    truncated: run && run.truncated ? `The prompt is longer than this model's context (${run.context} tokens): its last ${run.truncated} token${run.truncated === 1 ? ' was' : 's were'} left out.` : '',
+    ...keepNote(run),
     summary: run ? `${run.nPrompt} prompt token${run.nPrompt === 1 ? '' : 's'}${nGen ? ` + ${nGen} generated` : ''} · ␣ is a space, the small number the token id` : 'tokenizing…',
   };
+}
+
+/** The note on a prompt longer than the context, and the switch to keep the other end (pure). */
+export function keepNote(run) {
+  if (!run || !run.truncated) return { truncated: '' };
+  const n = run.nPrompt + run.truncated;
+  const end = run.keep !== 'start';
+  return {
+    truncated: `Your prompt is ${n} tokens; this model reads ${run.context}. It keeps the ${end ? 'last' : 'first'} ${run.context}: the ${end ? 'beginning' : 'end'} of your text (greyed in the box) is left out, and the kept text ${end ? 'begins' : 'ends'} at the blue mark.`,
+    switchTo: end ? 'start' : 'end',
+    switchText: `keep the ${end ? 'first' : 'last'} ${run.context} instead`,
+  };
+}
+
+/**
+ * The prompt box's backdrop: the text left out greyed and a mark where the
+ * kept text begins (or ends), at the same places as the textarea's own text.
+ * Returns [dropped-before, kept, dropped-after] as JS string ranges.
+ */
+export function keptRanges(prompt, run) {
+  if (!run || !run.truncated || !run.keptBytes) return null;
+  const a = charOffset(prompt, run.keptBytes[0]), b = charOffset(prompt, run.keptBytes[1]);
+  return { before: prompt.slice(0, a), kept: prompt.slice(a, b), after: prompt.slice(b) };
+}
+
+function drawMirror(el, prompt, run) {
+  const mirror = el.querySelector('.prompt-mirror'), ta = el.querySelector('.prompt-input');
+  const r = keptRanges(prompt, run);
+  mirror.hidden = !r;
+  if (!r) return;
+  mirror.replaceChildren();
+  const add = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; e.textContent = text; mirror.append(e); return e; };
+  if (r.before) add('mark', 'dropped', r.before);
+  const mark = add('span', 'kept-mark', '');
+  mark.title = 'the kept text begins here';
+  add('span', '', r.kept);
+  if (r.after) { add('span', 'kept-mark', '').title = 'the kept text ends here'; add('mark', 'dropped', r.after); }
+  add('span', '', '\u200b'); // a trailing newline still gets its line
+  syncMirror(mirror, ta);
+  // Show the mark (unless the learner is in the box): the backdrop lays out as the textarea, so its offset is the textarea's.
+  const key = `${prompt.length}|${run.keep}|${run.keptBytes}`;
+  if (document.activeElement !== ta && mirror.dataset.shown !== key) {
+    mirror.dataset.shown = key;
+    ta.scrollTop = Math.max(0, mark.offsetTop - ta.clientHeight / 3);
+    mirror.scrollTop = ta.scrollTop;
+  }
+}
+
+/* The backdrop wraps exactly as the textarea does: same content width, same scroll. */
+function syncMirror(mirror, ta) {
+  mirror.style.width = `${ta.offsetWidth}px`;
+  mirror.style.height = `${ta.offsetHeight}px`;
+  mirror.style.paddingRight = `${10 + ta.offsetWidth - ta.clientWidth - 2}px`; // the scroll bar's width
+  mirror.scrollTop = ta.scrollTop;
 }
 
 export function tokensView({ templates, actions }) {
@@ -49,6 +106,9 @@ export function tokensView({ templates, actions }) {
         const ta = el.querySelector('.prompt-input');
         ta.value = s.prompt;
         ta.addEventListener('input', () => actions.set({ prompt: ta.value, gen: [] }));
+        const mirror = el.querySelector('.prompt-mirror');
+        ta.addEventListener('scroll', () => syncMirror(mirror, ta));
+        new ResizeObserver(() => syncMirror(mirror, ta)).observe(ta);
       }
       const ta = el.querySelector('.prompt-input');
       if (document.activeElement !== ta && ta.value !== s.prompt) ta.value = s.prompt;
@@ -56,6 +116,9 @@ export function tokensView({ templates, actions }) {
       area.innerHTML = templates.render('tokens', 'chips', tokensModel(s.run, s.errors.tokens));
       applyWidths(area);
       area.querySelector('.reset-gen')?.addEventListener('click', () => actions.resetGenerated());
+      area.querySelector('.keep-switch')?.addEventListener('click', (ev) => actions.set({ keep: ev.currentTarget.dataset.keep }));
+      // The backdrop shows the run's window only when the run is of the text in the box.
+      drawMirror(el, ta.value, s.run && s.run.key && s.run.prompt === s.prompt && ta.value === s.prompt ? s.run : null);
     },
   };
 }

@@ -1,0 +1,86 @@
+/* ui_overview.test.js — overview.js's honest downsampling: every cell lands in
+ * exactly one pixel, each pixel holds the max (or the signed largest
+ * magnitude) of its cells, all-masked pixels are marked, and the O(n) colour
+ * limit is within one histogram bin of the exact quantile (sorted here). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { binMatrix, quantileAbs, needsOverview, zoomShape, naturalSize } from '../../web/lib/overview.js';
+
+/** A seeded pseudo-random matrix with a causal mask (j > i masked). */
+function matrix(rows, cols, seed = 7, causal = false) {
+  let x = seed;
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const m = Array.from({ length: rows }, () => Array.from({ length: cols }, rnd));
+  return (i, j) => (causal && j > i ? null : m[i][j]);
+}
+
+test('binning: each pixel is the max (or signed absmax) over exactly its cells', () => {
+  for (const [rows, cols, bh, bw] of [[256, 256, 100, 100], [37, 11, 5, 4], [10, 10, 10, 10], [1024, 768, 420, 560]]) {
+    const get = matrix(rows, cols, rows + cols, rows === cols);
+    for (const mode of ['max', 'absmax']) {
+      const { data, empty } = binMatrix(get, rows, cols, bh, bw, mode);
+      // Independent: assign each cell to its pixel by scaling its index, then reduce.
+      const best = new Map();
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          const v = get(i, j);
+          if (v === null) continue;
+          // Pixel y starts at row floor(y * rows / bh): cell i is in the last pixel starting at or before it.
+          const y = Math.ceil(((i + 1) * bh) / rows) - 1, x = Math.ceil(((j + 1) * bw) / cols) - 1;
+          const k = y * bw + x, b = best.get(k);
+          if (b === undefined || (mode === 'max' ? v > b : Math.abs(v) > Math.abs(b))) best.set(k, v);
+        }
+      }
+      for (let k = 0; k < bh * bw; k++) {
+        if (!best.has(k)) { assert.equal(empty[k], 1, `pixel ${k} should be empty`); continue; }
+        assert.equal(empty[k], 0);
+        assert.equal(data[k], Math.fround(best.get(k)), `${rows}x${cols} -> ${bh}x${bw} ${mode} pixel ${k}`);
+      }
+    }
+  }
+});
+
+test('the colour limit is the 99th percentile of |value| within one histogram bin', () => {
+  const rows = 300, cols = 200, get = matrix(rows, cols, 3, true);
+  const a = [];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (v !== null) a.push(Math.abs(v)); }
+  a.sort((x, y) => x - y);
+  const exact = a[Math.floor(0.99 * a.length)], top = a[a.length - 1];
+  const q = quantileAbs(get, rows, cols, 0.99);
+  assert.ok(q >= exact && q - exact <= top / 2048 + 1e-12, `${q} vs exact ${exact}`);
+  assert.equal(quantileAbs(() => null, 3, 3), 1e-6);
+});
+
+test('large matrices switch to the overview; the zoom window shows full-resolution cells', () => {
+  const labels = (n) => Array.from({ length: n }, (_, i) => `tok${i}`);
+  assert.equal(needsOverview({ rows: 24, cols: 24, cell: 20, rowLabels: labels(24), colLabels: labels(24) }), false);
+  assert.equal(needsOverview({ rows: 256, cols: 256, cell: 12, rowLabels: labels(256), colLabels: labels(256) }), true);
+  assert.equal(needsOverview({ rows: 256, cols: 256, maxWidth: 1000, rowLabels: labels(256) }), true, 'T x C at 256 rows is too tall');
+  const o = { rows: 256, cols: 256, cell: 12, rowLabels: labels(256), colLabels: labels(256), maxWidth: 800 };
+  const z = zoomShape(o);
+  assert.equal(z.zr, 24); assert.equal(z.zc, 24); assert.ok(z.cell >= 12);
+  const tc = { rows: 256, cols: 256, maxWidth: 1200, rowLabels: labels(256) };
+  const zt = zoomShape(tc);
+  assert.equal(zt.zc, 256, 'all columns fit at the natural cell width');
+  assert.equal(zt.cell, naturalSize(tc).cw);
+});
+
+test('charts.js absMax (selection, no sort) is exactly the sorted 99th percentile', async () => {
+  const { absMax } = await import('../../web/lib/charts.js');
+  for (const [rows, cols, seed] of [[1, 1, 1], [7, 5, 2], [64, 64, 3], [256, 100, 4]]) {
+    const base = matrix(rows, cols, seed, rows === cols);
+    const get = (i, j) => { const v = base(i, j); return v === null ? null : Math.round(v * 20) / 20; }; // many ties
+    const a = [];
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (v !== null) a.push(Math.abs(v)); }
+    a.sort((x, y) => x - y);
+    const want = a[Math.min(a.length - 1, Math.floor(0.99 * a.length))] || a[a.length - 1] || 1e-6;
+    assert.equal(absMax(get, rows, cols), want, `${rows}x${cols}`);
+    assert.equal(absMax(get, rows, cols, (i, j) => j <= i), (() => {
+      const b = [];
+      for (let i = 0; i < rows; i++) for (let j = 0; j <= Math.min(i, cols - 1); j++) { const v = get(i, j); if (v !== null) b.push(Math.abs(v)); }
+      b.sort((x, y) => x - y);
+      return b[Math.min(b.length - 1, Math.floor(0.99 * b.length))] || b[b.length - 1] || 1e-6;
+    })());
+  }
+  assert.equal(absMax(() => null, 3, 3), 1e-6);
+});
