@@ -67,10 +67,10 @@ build/glassbox-asan: $(wildcard cli/*.c) $(wildcard cli/*.h) build/asan/libglass
 	$(CC) $(ASAN_CFLAGS) -Icli $(wildcard cli/*.c) build/asan/libglassbox.a -lm -pthread -o $@
 
 # The tests link the CLI's file reading and its thread pool (test_threads).
-build/asan/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.* cli/pool.*) build/asan/libglassbox.a
+build/asan/test_%: tests/native/test_%.c $(wildcard tests/native/*.h) $(wildcard cli/fileio.* cli/pool.*) build/asan/libglassbox.a
 	$(CC) $(ASAN_CFLAGS) -Icli -Itests/native $< cli/fileio.c cli/pool.c build/asan/libglassbox.a -lm -pthread -o $@
 
-build/plain/test_%: tests/native/test_%.c tests/native/check.h $(wildcard cli/fileio.* cli/pool.*) build/plain/libglassbox.a
+build/plain/test_%: tests/native/test_%.c $(wildcard tests/native/*.h) $(wildcard cli/fileio.* cli/pool.*) build/plain/libglassbox.a
 	$(CC) $(PLAIN_CFLAGS) -Icli -Itests/native $< cli/fileio.c cli/pool.c build/plain/libglassbox.a -lm -pthread -o $@
 
 # One libFuzzer binary per tests/fuzz/fuzz_*.c (tests/fuzz/run.sh runs them).

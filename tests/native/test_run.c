@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "check.h"
+#include "snapshot.h"
 #include "synth.h"
 
 #define TOL_KV_REL 1e-5    /* incremental vs full recompute, max |diff| / max |ref| */
@@ -19,28 +20,6 @@ static double tensor_rel(const float *a, const float *b, size_t n) {
         if (fabs(b[i]) > mb) mb = fabs(b[i]);
     }
     return md / (mb > 0 ? mb : 1);
-}
-
-/* Copies every activation of the run, in hook order, into one buffer. */
-static float *snapshot(gb_ctx *ctx, size_t *total) {
-    int L = gb_get_config(ctx)->n_layer;
-    size_t cap = 0;
-    for (int h = 0; h < gb_num_hooks(); h++)
-        for (int l = gb_hook_is_per_layer(h) ? 0 : -1; l < (gb_hook_is_per_layer(h) ? L : 0); l++) {
-            gb_shape s;
-            gb_activation_shape(ctx, h, l, &s, NULL);
-            cap += s.numel;
-        }
-    float *buf = malloc(cap * sizeof(float)), *p = buf;
-    for (int h = 0; h < gb_num_hooks(); h++)
-        for (int l = gb_hook_is_per_layer(h) ? 0 : -1; l < (gb_hook_is_per_layer(h) ? L : 0); l++) {
-            gb_shape s;
-            gb_activation_shape(ctx, h, l, &s, NULL);
-            CHECK(gb_activation_copy(ctx, h, l, p, s.numel) == GB_OK, "copy %s: %s", gb_hook_pattern(h), gb_error_message(ctx));
-            p += s.numel;
-        }
-    *total = cap;
-    return buf;
 }
 
 static void test_stages(gb_ctx *ctx, const int32_t *ids, int n) {

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "kernels/kernels.h"
 #include "pool.h"
+#include "snapshot.h"
 #include "synth.h"
 
 typedef struct { int n_workers, calls, max_worker; } reverse_pool;
@@ -26,29 +27,6 @@ static void reverse_run(void *pool, gb_task_fn task, void *arg, int n) {
         if (w > p->max_worker) p->max_worker = w;
         task(arg, i, w);
     }
-}
-
-/* Every activation of the run, in hook order, into one buffer. */
-static float *snapshot(gb_ctx *ctx, size_t *total) {
-    int L = gb_get_config(ctx)->n_layer;
-    size_t cap = 0;
-    for (int h = 0; h < gb_num_hooks(); h++)
-        for (int l = gb_hook_is_per_layer(h) ? 0 : -1; l < (gb_hook_is_per_layer(h) ? L : 0); l++) {
-            gb_shape s;
-            gb_activation_shape(ctx, h, l, &s, NULL);
-            cap += s.numel;
-        }
-    float *buf = malloc(cap * sizeof(float)), *p = buf;
-    for (int h = 0; h < gb_num_hooks(); h++)
-        for (int l = gb_hook_is_per_layer(h) ? 0 : -1; l < (gb_hook_is_per_layer(h) ? L : 0); l++) {
-            gb_shape s;
-            gb_activation_shape(ctx, h, l, &s, NULL);
-            CHECK(gb_activation_copy(ctx, h, l, p, s.numel) == GB_OK, "copy %s: %s", gb_hook_pattern(h),
-                  gb_error_message(ctx));
-            p += s.numel;
-        }
-    *total = cap;
-    return buf;
 }
 
 #define N_SNAPS 4
