@@ -26,6 +26,8 @@
 #define EXP_LO -4096.0f
 #define EXP_HI 4096.0f
 
+static inline float clamp_exp(float x) { return x < EXP_LO ? EXP_LO : x < EXP_HI ? x : EXP_HI; }
+
 /* 2^k for integral k held in a float, any k: 0 below -149 (the sum's
  * rescaling of a term far below the largest). */
 static inline float pow2f(float k) { return k < -149.0f ? 0.0f : ldexpf(1.0f, (int)k); }
@@ -34,7 +36,7 @@ void gb_softmax_twopass_ref(float *out, const float *x, int n) {
     float s = 0.0f, e = -INFINITY; /* the sum is s * 2^e */
     for (int i = 0; i < n; i++) {
         if (x[i] == -INFINITY) continue;
-        float xi = x[i] < EXP_LO ? EXP_LO : x[i] < EXP_HI ? x[i] : EXP_HI;
+        float xi = clamp_exp(x[i]);
         float k = rintf(xi * LOG2E), m = expf((float)((double)xi - (double)k * 0.6931471805599453));
         if (k > e) { s = s * pow2f(e - k) + m; e = k; }
         else s += m * pow2f(k - e);
@@ -46,28 +48,13 @@ void gb_softmax_twopass_ref(float *out, const float *x, int n) {
     float inv = 1.0f / s;
     for (int i = 0; i < n; i++) {
         if (x[i] == -INFINITY) { out[i] = 0.0f; continue; }
-        float xi = x[i] < EXP_LO ? EXP_LO : x[i] < EXP_HI ? x[i] : EXP_HI;
+        float xi = clamp_exp(x[i]);
         float k = rintf(xi * LOG2E), m = expf((float)((double)xi - (double)k * 0.6931471805599453));
         out[i] = m * pow2f(k - e) * inv;
     }
 }
 
 #ifdef VW
-/* exp(x) = m * 2^k for x clamped to [EXP_LO, EXP_HI]: k = round(x log2 e) and
- * m = exp(r), r = x - k ln2 in [-ln2/2, ln2/2], by v_exp's polynomial. */
-static inline vf ext_exp(vf xc, vf *k) {
-    vf n = v_round(v_mul(xc, v_set1(LOG2E)));
-    vf r = v_sub(xc, v_mul(n, v_set1(0.693359375f)));
-    r = v_sub(r, v_mul(n, v_set1(-2.12194440e-4f)));
-    vf p = v_set1(1.9875691500e-4f);
-    p = v_add(v_mul(p, r), v_set1(1.3981999507e-3f));
-    p = v_add(v_mul(p, r), v_set1(8.3334519073e-3f));
-    p = v_add(v_mul(p, r), v_set1(4.1665795894e-2f));
-    p = v_add(v_mul(p, r), v_set1(1.6666665459e-1f));
-    p = v_add(v_mul(p, r), v_set1(5.0000001201e-1f));
-    *k = n;
-    return v_add(v_add(v_mul(v_mul(p, r), r), r), v_set1(1.0f));
-}
 
 /* 2^d for integral d <= 0 in floats: 0 below -126 (v_pow2i's range). */
 static inline vf pow2_nonpos(vf d) {
@@ -82,7 +69,7 @@ void gb_softmax_twopass(float *out, const float *x, int n) {
     vf s = v_set1(0.0f), e = v_set1(-INFINITY);
     for (i = 0; i < nm; i += VW) {
         vf xv = v_load(x + i), k;
-        vf m = v_zero_below(ext_exp(v_max(v_min(xv, hi), lo), &k), xv, nolo);
+        vf m = v_zero_below(v_exp_split(v_max(v_min(xv, hi), lo), &k), xv, nolo);
         vf e1 = v_max(e, k);
         s = v_add(v_mul(s, pow2_nonpos(v_sub(e, e1))), v_mul(m, pow2_nonpos(v_sub(k, e1))));
         e = e1;
@@ -93,7 +80,7 @@ void gb_softmax_twopass(float *out, const float *x, int n) {
     for (int l = 0; l < VW; l++) E = le[l] > E ? le[l] : E;
     for (i = nm; i < n; i++) /* the tail's exponents join before the lanes are summed */
         if (x[i] != -INFINITY) {
-            float k = rintf((x[i] < EXP_LO ? EXP_LO : x[i] < EXP_HI ? x[i] : EXP_HI) * LOG2E);
+            float k = rintf(clamp_exp(x[i]) * LOG2E);
             E = k > E ? k : E;
         }
     if (E == -INFINITY) { /* every entry -inf */
@@ -103,7 +90,7 @@ void gb_softmax_twopass(float *out, const float *x, int n) {
     for (int l = 0; l < VW; l++) S += le[l] == -INFINITY ? 0.0f : ls[l] * pow2f(le[l] - E);
     for (i = nm; i < n; i++)
         if (x[i] != -INFINITY) {
-            float xi = x[i] < EXP_LO ? EXP_LO : x[i] < EXP_HI ? x[i] : EXP_HI;
+            float xi = clamp_exp(x[i]);
             float k = rintf(xi * LOG2E);
             S += expf((float)((double)xi - (double)k * 0.6931471805599453)) * pow2f(k - E);
         }
@@ -114,13 +101,13 @@ void gb_softmax_twopass(float *out, const float *x, int n) {
     vf vE = v_set1(E), vinv = v_set1(1.0f / S);
     for (i = 0; i < nm; i += VW) {
         vf xv = v_load(x + i), k;
-        vf m = v_zero_below(ext_exp(v_max(v_min(xv, hi), lo), &k), xv, nolo);
+        vf m = v_zero_below(v_exp_split(v_max(v_min(xv, hi), lo), &k), xv, nolo);
         v_store(out + i, v_mul(v_mul(m, pow2_nonpos(v_sub(k, vE))), vinv));
     }
     float inv = 1.0f / S;
     for (; i < n; i++) {
         if (x[i] == -INFINITY) { out[i] = 0.0f; continue; }
-        float xi = x[i] < EXP_LO ? EXP_LO : x[i] < EXP_HI ? x[i] : EXP_HI;
+        float xi = clamp_exp(x[i]);
         float k = rintf(xi * LOG2E);
         out[i] = expf((float)((double)xi - (double)k * 0.6931471805599453)) * pow2f(k - E) * inv;
     }

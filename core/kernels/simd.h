@@ -50,9 +50,10 @@ static inline float v_hmax(vf v) {
  * polynomial, times 2^n built in the exponent bits. About 1-2 ulp from expf.
  * x is clamped to [-87.33, 88] so 2^n stays normal; below -87.33 (where expf
  * is subnormal or 0, and for -INFINITY) the result is 0. */
-static inline vf v_exp(vf x) {
-    const vf lo = v_set1(-87.33654475f);
-    vf xc = v_max(v_min(x, v_set1(88.0f)), lo);
+/* exp(xc) = y * 2^n split in two: n = round(xc log2 e), y = exp(r) for
+ * r = xc - n ln2 in [-ln2/2, ln2/2] by the polynomial. The two-pass softmax
+ * keeps n apart (kernels_softmax2.c); v_exp multiplies it back in. */
+static inline vf v_exp_split(vf xc, vf *n_out) {
     vf n = v_round(v_mul(xc, v_set1(1.44269504088896341f)));
     vf r = v_sub(xc, v_mul(n, v_set1(0.693359375f)));
     r = v_sub(r, v_mul(n, v_set1(-2.12194440e-4f)));
@@ -62,7 +63,14 @@ static inline vf v_exp(vf x) {
     p = v_add(v_mul(p, r), v_set1(4.1665795894e-2f));
     p = v_add(v_mul(p, r), v_set1(1.6666665459e-1f));
     p = v_add(v_mul(p, r), v_set1(5.0000001201e-1f));
-    vf y = v_add(v_add(v_mul(v_mul(p, r), r), r), v_set1(1.0f));
+    *n_out = n;
+    return v_add(v_add(v_mul(v_mul(p, r), r), r), v_set1(1.0f));
+}
+
+static inline vf v_exp(vf x) {
+    const vf lo = v_set1(-87.33654475f);
+    vf xc = v_max(v_min(x, v_set1(88.0f)), lo), n;
+    vf y = v_exp_split(xc, &n);
     return v_zero_below(v_mul(y, v_pow2i(n)), x, lo);
 }
 #endif /* VW */
