@@ -43,3 +43,13 @@ export async function timeIt(fn, reps = REPS, warm = WARM) {
   return { median_ms: median(ts), min_ms: Math.min(...ts), max_ms: Math.max(...ts), reps };
 }
 
+
+/* The prompt's first n ids as text (GPT-2's byte-level decoding): for peers
+ * that take text only (wllama). They must tokenize it back into the same ids,
+ * which the peer's runner checks from the number of tokens evaluated and
+ * bench/run.js from the logits. */
+export function promptText(n) {
+  const require = createRequire(import.meta.url);
+  const { decode } = require(path.join(ROOT, 'node_modules/gpt-3-encoder'));
+  return decode(promptIds().slice(0, n));
+}
