@@ -1,4 +1,5 @@
-// run.js — Glassbox (WASM, Node) against onnxruntime-web (WASM backend, SIMD)
+// run.js — Glassbox (WASM, Node and headless Chromium) against onnxruntime-web
+// (WASM backend, SIMD, Node) and llama.cpp in WASM (wllama, headless Chromium)
 // on the same GPT-2-small-shaped checkpoint, each at 1 and 2 threads.
 //
 //   node bench/run.js            everything below, then bench/results/REPORT.md,
@@ -7,15 +8,19 @@
 //
 // Needs: build/wasm/glassbox.wasm and build/rel/libglassbox.a (./build.sh bench
 // builds them, and the scalar/kernel variants), bench/node_modules
-// (npm ci --prefix bench) and the checkpoint (bench/make_model.py; generated here
-// when missing, with /usr/bin/python3 + python3-onnx + python3-numpy).
+// (npm ci --prefix bench: onnxruntime-web and @wllama/wllama) and the
+// checkpoint (bench/make_model.py, then bench/make_gguf.py for wllama;
+// generated here when missing, with /usr/bin/python3 + python3-onnx + python3-numpy).
 //
-// Each runtime runs in its own child process (`node bench/run.js worker ...`),
-// one after the other, so neither disturbs the other's timings or memory. Every
-// timing is the median of several repetitions after warm-up runs (V8 optimises
-// a wasm function only after it has run). Logits are written to
-// bench/results/tmp/ and compared here: the runtimes must agree within 1e-4
-// relative (max |a - b| / max |b|), or the run fails.
+// Each runtime runs in its own child process (`node bench/run.js worker ...`,
+// bench/browser.js, bench/wllama.js), one after the other, so neither disturbs
+// the other's timings or memory. Every timing is the median of several
+// repetitions after warm-up runs (V8 optimises a wasm function only after it
+// has run). Logits are written to bench/results/tmp/ and compared here:
+// Glassbox and onnxruntime-web must agree within 1e-4 relative
+// (max |a - b| / max |b|), wllama's top next-token entries with Glassbox's
+// logits within 1e-3 (llama.cpp's GELU reads an F16 table), or the run fails
+// and wllama's times are withheld from the report.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +28,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import {
-  HERE, ROOT, RESULTS, TMP, MODEL, QUICK, REPS, WARM, LOAD_REPS, T, TOL, median, now, mb, promptIds, saveF32, loadF32, timeIt,
+  HERE, ROOT, RESULTS, TMP, MODEL, QUICK, REPS, WARM, LOAD_REPS, T, TOL, WLLAMA_TOL, median, now, mb, promptIds, saveF32, loadF32, timeIt,
 } from './common.js';
 import { workerGlassbox } from './glassbox_worker.js';
 import { report, plot } from './report.js';
@@ -127,6 +132,33 @@ function ensureModel() {
   sh(py, [path.join(HERE, 'make_model.py'), MODEL], { stdio: 'inherit' });
 }
 
+/* model.gguf for wllama: the same weights as model.safetensors, rewritten
+ * whenever the safetensors file is newer. */
+function ensureGguf() {
+  const gguf = path.join(MODEL, 'model.gguf');
+  if (existsSync(gguf) && statSync(gguf).mtimeMs >= statSync(path.join(MODEL, 'model.safetensors')).mtimeMs) return;
+  console.log('== writing the checkpoint as GGUF (bench/make_gguf.py)');
+  sh(existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', [path.join(HERE, 'make_gguf.py'), MODEL], { stdio: 'inherit' });
+}
+
+/* wllama's next-token top entries (log-softmax with ids) against Glassbox's
+ * logits z for the same position: llama.cpp gives log p_i = z_i - logsumexp,
+ * so its logits are known up to one constant c (softmax ignores it), taken as
+ * the mean of (log p_i - z_i) over the listed ids. Returns max over the listed
+ * ids of |log p_i - c - z_i| / max |z|, or, if larger, how far above the
+ * lowest listed logit a token Glassbox ranks higher is left out of the list
+ * (the list must be the top of the same distribution). */
+function topAgreement(top, z) {
+  let m = 0;
+  for (let i = 0; i < z.length; i++) m = Math.max(m, Math.abs(z[i]));
+  const c = top.reduce((a, e) => a + e.logprob - z[e.id], 0) / top.length;
+  let d = 0, low = Infinity;
+  for (const e of top) { d = Math.max(d, Math.abs(e.logprob - c - z[e.id])); low = Math.min(low, e.logprob - c); }
+  const listed = new Set(top.map((e) => e.id));
+  for (let i = 0; i < z.length; i++) if (!listed.has(i) && z[i] > low) d = Math.max(d, z[i] - low);
+  return d / m;
+}
+
 /* The count of entries whose bits differ (threads must give the same bits: 0). */
 function bitsDiffer(a, b) {
   if (a.length !== b.length) return a.length + b.length;
@@ -158,10 +190,11 @@ function machine() {
 async function main() {
   mkdirSync(TMP, { recursive: true });
   ensureModel();
+  ensureGguf();
   const wasm = path.join(ROOT, 'build/wasm/glassbox.wasm');
   const scalarWasm = path.join(TMP, 'glassbox-scalar.wasm');
   const ortWasm = path.join(HERE, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm');
-  for (const f of [wasm, path.join(HERE, 'node_modules/onnxruntime-web/package.json')]) {
+  for (const f of [wasm, path.join(HERE, 'node_modules/onnxruntime-web/package.json'), path.join(HERE, 'node_modules/@wllama/wllama/package.json')]) {
     if (!existsSync(f)) throw new Error(`missing ${f}: run ./build.sh bench (builds, then npm ci --prefix bench)`);
   }
   const ids = promptIds();
@@ -184,6 +217,9 @@ async function main() {
     res[`ort${n}`].wasm_bytes = statSync(ortWasm).size;
     console.log(JSON.stringify(res[`ort${n}`]));
   }
+  console.log('== llama.cpp in WASM (wllama) in headless Chromium, 1 and 2 threads');
+  res.wllama = lastJson(sh('node', ['bench/wllama.js', ...(QUICK ? ['--quick'] : [])]));
+  console.log(JSON.stringify(res.wllama));
   console.log('== glassbox in headless Chromium (module worker, 1 and 2 threads; first view of the explainer)');
   res.browser = lastJson(sh('node', ['bench/browser.js', ...(QUICK ? ['--quick'] : [])]));
   console.log(JSON.stringify(res.browser));
@@ -211,15 +247,33 @@ async function main() {
     native_vs_wasm: relDiff(loadF32('logits_native_64.f32'), gb64),
   };
   if (res.glassbox_scalar) res.agreement.scalar_vs_ort = relDiff(loadF32('logits_gb_scalar_64.f32'), ort64);
+  // wllama: its top next-token entries after the 64-token prompt and after the
+  // KV step, against Glassbox's logits there. Its times are reported only if
+  // every one agrees.
+  const V = gb64.length / T, gbLast = gb64.subarray((T - 1) * V), gbNext = loadF32('logits_gb1_next.f32');
+  res.agreement_wllama = {};
+  for (const n of [1, 2]) {
+    const w = res.wllama[`wllama${n}`];
+    res.agreement_wllama[`wllama${n}_64_vs_glassbox`] = topAgreement(w.top64, gbLast);
+    res.agreement_wllama[`wllama${n}_next_kv_vs_glassbox`] = topAgreement(w.top65, gbNext);
+  }
+  res.wllama.agrees = Object.values(res.agreement_wllama).every((v) => v <= WLLAMA_TOL);
   writeFileSync(path.join(RESULTS, 'results.json'), JSON.stringify(res, null, 1) + '\n');
   writeFileSync(path.join(RESULTS, 'plot.svg'), plot(res));
   writeFileSync(path.join(RESULTS, 'REPORT.md'), report(res));
   console.log(readFileSync(path.join(RESULTS, 'REPORT.md'), 'utf8'));
   const bad = Object.entries(res.agreement).filter(([, v]) => !(v <= TOL));
+  const badW = Object.entries(res.agreement_wllama).filter(([, v]) => !(v <= WLLAMA_TOL));
+  if (badW.length) {
+    console.error(`\nFAIL: wllama's logits disagree with Glassbox's beyond ${WLLAMA_TOL} relative (${badW.map(([k, v]) => `${k} = ${v}`).join(', ')}): model.gguf is not the bench model, its times are withheld`);
+    process.exitCode = 1;
+  }
   if (bad.length) {
     console.error(`\nFAIL: logits disagree beyond ${TOL} relative: ${bad.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
     process.exit(1);
   }
+  if (badW.length) process.exit(1);
+  console.log(`wllama agrees within ${WLLAMA_TOL} relative (${Object.entries(res.agreement_wllama).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')})`);
   console.log(`logits agree within ${TOL} relative (${Object.entries(res.agreement).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')})`);
 }
 
