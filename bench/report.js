@@ -4,18 +4,27 @@ import { T, TOL, WLLAMA_TOL, mb } from './common.js';
 const f1 = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const ratio = (a, b) => `${(a / b).toFixed(a / b < 0.1 ? 3 : 2)}×`;
 
-/* wllama's figure for each job at n threads: the faster of the time from
- * the JS call to its result and llama.cpp's own timing of the same work
- * (the result's `timings`), so the peer gets every benefit. null when wllama
- * did not run or its logits did not agree with Glassbox's (times withheld). */
+/* wllama's figure for one configuration's run: per job, the faster of the
+ * time from the JS call to its result and llama.cpp's own timing of the same
+ * work (the result's `timings`), so the peer gets every benefit. */
+const wllamaFigures = (w) => ({
+  prompt: Math.min(w.job1.median_ms, w.job1.llama_prompt_ms),
+  kv: Math.min(w.job2_kv.median_ms, w.job2_kv.llama_prompt_ms),
+  gen: Math.min(w.generate.median_ms, w.generate.llama_per_token_ms ?? Infinity),
+});
+
+/* wllama's best configuration per job at n threads, { job: { ms, label } };
+ * null when wllama did not run or its logits did not agree with Glassbox's
+ * (then its times are withheld). */
 function wllamaOf(r, n) {
-  const w = r.wllama && r.wllama[`wllama${n}`];
-  if (!w || !r.wllama.agrees) return null;
-  return {
-    prompt: Math.min(w.job1.median_ms, w.job1.llama_prompt_ms),
-    kv: Math.min(w.job2_kv.median_ms, w.job2_kv.llama_prompt_ms),
-    gen: Math.min(w.generate.median_ms, w.generate.llama_per_token_ms ?? Infinity),
-  };
+  if (!r.wllama || !r.wllama.agrees) return null;
+  const best = {};
+  for (const c of r.wllama.configs) {
+    for (const [job, ms] of Object.entries(wllamaFigures(c[`wllama${n}`]))) {
+      if (!best[job] || ms < best[job].ms) best[job] = { ms, label: c.label };
+    }
+  }
+  return best;
 }
 
 /* The best peer configuration per job at n threads: the fastest of
@@ -26,10 +35,11 @@ export function bestPeers(r, n) {
   const o = r[`ort${n}`], w = wllamaOf(r, n);
   const ortNext = Math.min(o.job2_kv.median_ms, o.job2_full.median_ms);
   const pick = (c) => c.filter(([, v]) => v != null && Number.isFinite(v)).reduce((a, b) => (b[1] < a[1] ? b : a));
+  const wl = (job) => (w ? [`wllama, ${w[job].label}`, w[job].ms] : ['wllama', null]);
   return {
-    prompt: pick([['onnxruntime-web', o.job1.median_ms], ['wllama', w && w.prompt]]),
-    kv: pick([['onnxruntime-web', ortNext], ['wllama', w && w.kv]]),
-    gen: pick([['onnxruntime-web, forward only (no sampler)', ortNext], ['wllama', w && w.gen]]),
+    prompt: pick([['onnxruntime-web', o.job1.median_ms], wl('prompt')]),
+    kv: pick([['onnxruntime-web', ortNext], wl('kv')]),
+    gen: pick([['onnxruntime-web, forward only (no sampler)', ortNext], wl('gen')]),
   };
 }
 
@@ -90,7 +100,7 @@ export function report(r) {
   L.push(`max |a − b| / max |b| over the logits (must be ≤ ${TOL}):`, '');
   for (const [k, v] of Object.entries(r.agreement)) L.push(`- ${k}: ${v.toExponential(2)}`);
   if (r.agreement_wllama) {
-    L.push('', `wllama against Glassbox (must be ≤ ${WLLAMA_TOL}; ${r.wllama.agrees ? 'it agrees, so its times are reported' : '**it does not: its times are withheld**'}). wllama returns the next token\'s top ${r.wllama.wllama1.top64.length} entries of the log-softmax with their ids, not the logits: llama.cpp\'s log p_i = z_i − logsumexp(z), so its logits are known up to one constant (the mean of log p_i − z_i over the listed ids, softmax ignores it). The figure is max |log p_i − c − z_i| / max |z| over the listed ids, or, if larger, how far a token Glassbox ranks above the lowest listed one was left out of the list. Glassbox\'s logits are the 64-token prompt\'s last position (1 thread) and its KV-cache next token; wllama\'s are from the 64-token prompt and from the 65-token prompt over the cached 64 (one token evaluated). The bound is looser than ORT\'s because llama.cpp\'s CPU GELU rounds through an F16 lookup table (ggml-cpu GGML_GELU_FP16).`, '');
+    L.push('', `wllama against Glassbox (must be ≤ ${WLLAMA_TOL}; ${r.wllama.agrees ? 'it agrees, so its times are reported' : '**it does not: its times are withheld**'}). wllama returns the next token\'s top ${r.wllama.configs[0].wllama1.top64.length} entries of the log-softmax with their ids, not the logits: llama.cpp\'s log p_i = z_i − logsumexp(z), so its logits are known up to one constant (the mean of log p_i − z_i over the listed ids, softmax ignores it). The figure is max |log p_i − c − z_i| / max |z| over the listed ids, or, if larger, how far a token Glassbox ranks above the lowest listed one was left out of the list. Glassbox\'s logits are the 64-token prompt\'s last position (1 thread) and its KV-cache next token; wllama\'s are from the 64-token prompt and from the 65-token prompt over the cached 64 (one token evaluated). The bound is looser than ORT\'s because llama.cpp\'s CPU GELU rounds through an F16 lookup table (ggml-cpu GGML_GELU_FP16).`, '');
     for (const [k, v] of Object.entries(r.agreement_wllama)) L.push(`- ${k}: ${v.toExponential(2)}`);
   }
   L.push('', '![job times](plot.svg)', '');
@@ -127,11 +137,11 @@ function threadSections(r) {
   if (!r.glassbox2 || !r.ort2) return L;
   L.push('## Threads: each runtime at 1 and 2 threads', '');
   L.push('Glassbox runs glassbox-mt.wasm for 2 threads (wasm/pool.c over a shared memory, Node worker_threads); its numbers are bit-identical at any thread count (checked: ' +
-    `${r.agreement.two_threads_vs_one_bits} of the 64 × 50257 logits differ). onnxruntime-web runs \`numThreads = n\`. "Best peer" is the fastest peer configuration for the job at that thread count: onnxruntime-web\'s faster graph (for the next token its past-KV graph, one position, which has no sampler) or wllama (llama.cpp in WASM, in headless Chromium: the faster of its JS-measured time and llama.cpp\'s own timing; see its section).`, '');
+    `${r.agreement.two_threads_vs_one_bits} of the 64 × 50257 logits differ). onnxruntime-web runs \`numThreads = n\`. "Best peer" is the fastest peer configuration for the job at that thread count: onnxruntime-web\'s faster graph (for the next token its past-KV graph, one position, which has no sampler) or wllama (llama.cpp in WASM, in headless Chromium: its fastest configuration for the job, and the faster of its JS-measured time and llama.cpp\'s own timing; see its section).`, '');
   L.push('| job | threads | Glassbox (Node) | onnxruntime-web (Node) | wllama (Chromium) | best peer | Glassbox / best peer | target |', '|---|---:|---:|---:|---:|---|---:|---:|');
   for (const n of [1, 2]) {
     const g = r[`glassbox${n}`], o = r[`ort${n}`], w = wllamaOf(r, n), best = bestPeers(r, n);
-    const wc = (v) => (w ? `${f1(v)} ms` : r.wllama ? 'withheld (logits disagree)' : '—');
+    const wc = (v) => (w ? `${f1(v.ms)} ms` : r.wllama ? 'withheld (logits disagree)' : '—');
     const ortNext = Math.min(o.job2_kv.median_ms, o.job2_full.median_ms);
     const row = (job, a, ortV, ortNote, wV, b, target) => L.push(`| ${job} | ${n} | ${f1(a)} ms | ${f1(ortV)} ms${ortNote} | ${wc(wV)} | ${b[0]}: ${f1(b[1])} ms | ${ratio(a, b[1])} | ${target} |`);
     row('64-token prompt → next token', g.job1.median_ms, o.job1.median_ms, '', w && w.prompt, best.prompt, '≤ 0.7×');
@@ -179,21 +189,21 @@ function threadSections(r) {
 /* llama.cpp in WASM (wllama): how it ran, and both of its clocks. */
 function wllamaSection(r) {
   const x = r.wllama;
-  if (!x || !x.wllama1) return [];
+  if (!x || !x.configs) return [];
   const L = ['## llama.cpp in WASM (wllama)', ''];
-  const a = x.wllama1;
-  L.push(`wllama ${x.version} (llama.cpp ${x.libllama}) in headless Chromium ${x.chromium}, a page of the repo served with COOP/COEP (crossOriginIsolated: ${x.cross_origin_isolated}), one page per thread count: \`n_threads\` 1 (its single-thread path) and 2 (its pthread build), \`n_gpu_layers: 0\` (the WASM CPU path; there is no GPU here), n_ctx 1024, KV cache ${a.cache_type.toUpperCase()} (llama.cpp defaults to F16; F32 keeps it on Glassbox\'s arithmetic), model.gguf loaded from the local server. wllama 3 exposes llama-server\'s completion API, which takes text only: the prompt is the bench\'s 64 ids decoded, and every job checks that llama.cpp evaluated exactly 64 tokens (1 for the KV step, with 64 cached), and the Agreement section that they were the same tokens.`, '');
-  L.push('Each job is a completion, timed from the JS call to its result (what an app sees) and by llama.cpp itself (the result\'s `timings`: the prompt\'s evaluation, or generation per token). (a) the 64-token prompt with no cached prefix, one greedy token; (c) the 65-token prompt over the cached 64, so one token is evaluated; (b) one streamed completion from the 64-token prompt, sampling as Glassbox (temperature, then top-k 40, then top-p 0.95; llama.cpp\'s other samplers off), the interval between streamed tokens; llama.cpp\'s figure is its generation time over the tokens generated, warm-up included. The 344 GPT-2 tokens that are not valid UTF-8 on their own are banned (logit_bias) while generating: llama-server fails on such a piece in a stream, which the random model draws now and then.', '');
-  L.push('| job | threads | JS call → result (median) | llama.cpp\'s own timing | used as wllama\'s figure |', '|---|---:|---:|---:|---:|');
-  for (const n of [1, 2]) {
-    const w = x[`wllama${n}`], f = wllamaOf(r, n);
-    const used = (v) => (f ? `${f1(v)} ms` : 'withheld');
-    L.push(`| (a) 64-token prompt → next token | ${n} | ${f1(w.job1.median_ms)} ms | ${f1(w.job1.llama_prompt_ms)} ms | ${used(f && f.prompt)} |`);
-    L.push(`| (c) next token (KV cache), one token evaluated | ${n} | ${f1(w.job2_kv.median_ms)} ms | ${f1(w.job2_kv.llama_prompt_ms)} ms | ${used(f && f.kv)} |`);
-    L.push(`| (b) generated token, sampling included (${w.generate.tokens} tokens) | ${n} | ${f1(w.generate.median_ms)} ms | ${w.generate.llama_per_token_ms == null ? '—' : `${f1(w.generate.llama_per_token_ms)} ms`} | ${used(f && f.gen)} |`);
-    L.push(`| model load from URL (fetch + load) | ${n} | ${f1(w.load_from_url_ms)} ms | | |`);
+  const a = x.configs[0].wllama1;
+  L.push(`wllama ${x.version} (llama.cpp ${x.libllama}) in headless Chromium ${x.chromium}, a page of the repo served with COOP/COEP (crossOriginIsolated: ${x.cross_origin_isolated}), a fresh page per configuration and thread count: \`n_threads\` 1 (its single-thread path) and 2 (its pthread build), \`n_gpu_layers: 0\` (the WASM CPU path; there is no GPU here), n_ctx 1024, KV cache ${a.cache_type.toUpperCase()} (llama.cpp defaults to F16, no faster here; F32 keeps it on Glassbox\'s arithmetic), model.gguf loaded from the local server. Configurations: ${x.configs.map((c) => `${c.label} (${JSON.stringify(c.load)})`).join('; ')}; the thread table takes the fastest for each job. wllama 3 exposes llama-server\'s completion API, which takes text only: the prompt is the bench\'s 64 ids decoded, every job checks that llama.cpp evaluated exactly 64 tokens (1 for the KV step, with 64 cached), and the Agreement section that they were the same tokens.`, '');
+  L.push('Each job is a completion, timed from the JS call to its result (what an app sees) and by llama.cpp itself (the result\'s `timings`: the prompt\'s evaluation, or generation per token); the thread table uses the faster of the two. (a) the 64-token prompt with no cached prefix, one greedy token; (c) the 65-token prompt over the cached 64, so one token is evaluated; (b) one streamed completion from the 64-token prompt, sampling as Glassbox (temperature, then top-k 40, then top-p 0.95; llama.cpp\'s other samplers off), the interval between streamed tokens; llama.cpp\'s figure is its generation time over the tokens generated, warm-up included. The 344 GPT-2 tokens that are not valid UTF-8 on their own are banned (logit_bias) while generating: llama-server fails on such a piece in a stream, which the random model draws now and then.', '');
+  L.push('| configuration | threads | (a) prompt: JS / llama.cpp | (c) KV step: JS / llama.cpp | (b) generated token: JS / llama.cpp | load from URL |', '|---|---:|---:|---:|---:|---:|');
+  const two = (js, own) => `${f1(js)} / ${own == null ? '—' : f1(own)} ms`;
+  for (const c of x.configs) {
+    for (const n of [1, 2]) {
+      const w = c[`wllama${n}`];
+      L.push(`| ${c.label} | ${n} | ${two(w.job1.median_ms, w.job1.llama_prompt_ms)} | ${two(w.job2_kv.median_ms, w.job2_kv.llama_prompt_ms)} | ${two(w.generate.median_ms, w.generate.llama_per_token_ms)} (${w.generate.tokens} tokens) | ${f1(w.load_from_url_ms)} ms |`);
+    }
   }
-  const w1 = x.wllama1, w2 = x.wllama2;
-  L.push('', `Scaling 1 → 2 threads on the prompt: wllama ${(w1.job1.median_ms / w2.job1.median_ms).toFixed(2)}× (JS clock).`, '');
+  const b1 = wllamaOf(r, 1), b2 = wllamaOf(r, 2);
+  if (b1 && b2) L.push('', `Scaling 1 → 2 threads, best configuration each: wllama ${(b1.prompt.ms / b2.prompt.ms).toFixed(2)}× on the prompt, ${(b1.kv.ms / b2.kv.ms).toFixed(2)}× on the KV step, ${(b1.gen.ms / b2.gen.ms).toFixed(2)}× per generated token.`);
+  L.push('');
   return L;
 }

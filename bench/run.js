@@ -252,10 +252,12 @@ async function main() {
   // every one agrees.
   const V = gb64.length / T, gbLast = gb64.subarray((T - 1) * V), gbNext = loadF32('logits_gb1_next.f32');
   res.agreement_wllama = {};
-  for (const n of [1, 2]) {
-    const w = res.wllama[`wllama${n}`];
-    res.agreement_wllama[`wllama${n}_64_vs_glassbox`] = topAgreement(w.top64, gbLast);
-    res.agreement_wllama[`wllama${n}_next_kv_vs_glassbox`] = topAgreement(w.top65, gbNext);
+  for (const c of res.wllama.configs) {
+    for (const n of [1, 2]) {
+      const w = c[`wllama${n}`];
+      res.agreement_wllama[`wllama_${c.key}_${n}t_64_vs_glassbox`] = topAgreement(w.top64, gbLast);
+      res.agreement_wllama[`wllama_${c.key}_${n}t_next_kv_vs_glassbox`] = topAgreement(w.top65, gbNext);
+    }
   }
   res.wllama.agrees = Object.values(res.agreement_wllama).every((v) => v <= WLLAMA_TOL);
   writeFileSync(path.join(RESULTS, 'results.json'), JSON.stringify(res, null, 1) + '\n');

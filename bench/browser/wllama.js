@@ -31,7 +31,7 @@ function expectTokens(res, prompt_n, cache_n, what) {
 
 const topOf = (res) => res.choices[0].logprobs.content[0].top_logprobs.map((e) => ({ id: e.id, logprob: e.logprob }));
 
-export async function run({ threads, text64, text65, reps, warm, gen, cacheType, ban }) {
+export async function run({ threads, text64, text65, reps, warm, gen, cacheType, ban, load = {} }) {
   const { Wllama } = await import(`${WLLAMA}index.js`);
   const base = new URL(WLLAMA, import.meta.url);
   let t0 = now();
@@ -43,6 +43,7 @@ export async function run({ threads, text64, text65, reps, warm, gen, cacheType,
     n_ctx: 1024,
     cache_type_k: cacheType,
     cache_type_v: cacheType,
+    ...load, // other llama.cpp settings, for trying configurations by hand
   });
   const r = { threads, multithread: w.isMultithread(), threads_used: w.getNumThreads(), load_from_url_ms: now() - t0, cache_type: cacheType };
   if (r.threads_used !== threads || r.multithread !== (threads > 1)) throw new Error(`wllama: asked for ${threads} threads, got ${r.threads_used} (multithread ${r.multithread})`);
