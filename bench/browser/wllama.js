@@ -4,8 +4,8 @@
 // needs the cross-origin isolation tools/serve.js gives the page).
 //
 // wllama 3 exposes llama-server's completion API, not a forward pass: a
-// prompt is text (it refuses token ids), and a completion's
-// `logprobs` gives the top entries of the next token's log-softmax, with ids.
+// prompt is text (it refuses token ids), and a completion's `n_probs` gives
+// the top entries of the next token's log-softmax (before sampling), with ids.
 // So each job is a completion, timed from the call to its result in JS
 // (what an app sees), and llama.cpp's own timings (`timings.prompt_ms`,
 // `predicted_ms`) are kept beside it. Every job checks from those timings
@@ -43,7 +43,7 @@ export async function run({ threads, text64, text65, reps, warm, gen, cacheType,
     n_ctx: 1024,
     cache_type_k: cacheType,
     cache_type_v: cacheType,
-    ...load, // other llama.cpp settings, for trying configurations by hand
+    ...load, // the configuration's llama.cpp settings (bench/wllama.js CONFIGS)
   });
   const r = { threads, multithread: w.isMultithread(), threads_used: w.getNumThreads(), load_from_url_ms: now() - t0, cache_type: cacheType };
   if (r.threads_used !== threads || r.multithread !== (threads > 1)) throw new Error(`wllama: asked for ${threads} threads, got ${r.threads_used} (multithread ${r.multithread})`);
