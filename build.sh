@@ -86,7 +86,11 @@ build_wasm() {
   # reports GB_E_OOM instead of trapping (already the default with growth).
   # -mbulk-memory: memcpy/memset become memory.copy/fill (every current browser
   # and Node 20 has them); measured -6 to -8 ms per GPT-2-small load.
-  local common=(-O3 -msimd128 -mbulk-memory -std=c11 -Icore --no-entry
+  # MALLOC=emmalloc: the engine makes few, large allocations (the model, the
+  # activation store), so dlmalloc's bins buy nothing; emmalloc is 7.6 KB less
+  # code (151,932 -> 144,303 bytes) and, unlike 3.1.6's dlmalloc, hands out
+  # single blocks over 2 GB under MAXIMUM_MEMORY=4GB.
+  local common=(-O3 -msimd128 -mbulk-memory -std=c11 -Icore --no-entry -s MALLOC=emmalloc
     -s STANDALONE_WASM=1 -s ALLOW_MEMORY_GROWTH=1 -s MAXIMUM_MEMORY=4GB
     -s INITIAL_MEMORY=16MB -s TOTAL_STACK=1MB -s FILESYSTEM=0 -s ABORTING_MALLOC=0
     -s EXPORTED_FUNCTIONS="[$exports]")
@@ -160,7 +164,7 @@ build_bench() {
   emcc -O3 -msimd128 "${flags[@]}" "${wasi[@]}" bench/kernels_bench.c core/kernels/*.c \
     -o build/kernels_bench.wasm
   cc -O2 "${flags[@]}" bench/kernels_bench.c core/kernels/*.c -lm -o build/kernels_bench
-  cc -O2 "${flags[@]}" bench/native_bench.c build/rel/libglassbox.a -lm -o build/bench_native
+  cc -O2 "${flags[@]}" bench/native_bench.c cli/pool.c build/rel/libglassbox.a -lm -pthread -o build/bench_native
   mkdir -p bench/results/tmp
   local exports
   exports=$(grep -v '^#' wasm/exports.txt | grep . | sed 's/^/"_/; s/$/"/' | paste -sd, -)

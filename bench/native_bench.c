@@ -4,11 +4,12 @@
  *
  *   cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Icore bench/native_bench.c \
  *      build/rel/libglassbox.a -lm -o build/bench_native
- *   build/bench_native MODEL_DIR IDS(comma-separated) [REPS] [WARMUP] [--stages]
+ *   build/bench_native MODEL_DIR IDS(comma-separated) [REPS] [WARMUP] [--stages] [--threads N]
  *
  * Prints one JSON line; writes every position's logits of the prompt to
  * MODEL_DIR/../logits_native_64.f32 (bench/run.js compares them with WASM's).
- * --stages also prints the median time of each stage to stderr.
+ * --stages also prints the median time of each stage to stderr; --threads N
+ * runs the model on cli/pool.c's pthread pool of N workers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "glassbox.h"
 #include "kernels/kernels.h"
+#include "../cli/pool.h"
 
 static double now_ms(void) {
     struct timespec ts;
@@ -70,7 +72,11 @@ int main(int argc, char **argv) {
     }
     const char *dir = argv[1];
     int reps = argc > 3 ? atoi(argv[3]) : 9, warm = argc > 4 ? atoi(argv[4]) : 3;
-    int stages = argc > 5 && !strcmp(argv[5], "--stages");
+    int stages = 0, threads = 1;
+    for (int i = 5; i < argc; i++) {
+        if (!strcmp(argv[i], "--stages")) stages = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    }
     int32_t ids[1024];
     int n = 0;
     for (char *p = argv[2]; *p && n < 1024;) {
@@ -82,6 +88,8 @@ int main(int argc, char **argv) {
     uint8_t *voc = slurp(dir, "vocab.json", &lv), *mer = slurp(dir, "merges.txt", &lm);
     gb_ctx *ctx = gb_create();
     if (!ctx) return 1;
+    gb_pool *pool = threads > 1 ? gb_pool_create(threads) : NULL;
+    if (threads > 1 && !pool) return 1;
     double loads[8];
     int nl = 3;
     /* From bytes in memory, as WASM's loadModel: one streamed piece. */
@@ -90,6 +98,7 @@ int main(int argc, char **argv) {
         check(ctx, gb_load_model(ctx, cfg, lc, st, ls, voc, lv, mer, lm, NULL, 0), "load");
         loads[i] = now_ms() - t0;
     }
+    if (pool) check(ctx, gb_set_parallel(ctx, gb_pool_run, pool, threads), "set_parallel");
     double *ts = malloc(sizeof *ts * (size_t)(reps > 0 ? reps : 1));
     int ns = gb_num_stages(ctx);
     double *per = calloc((size_t)ns * (size_t)(reps > 0 ? reps : 1), sizeof *per);
@@ -124,11 +133,12 @@ int main(int argc, char **argv) {
     double med = median(ts, reps), fastest = ts[0]; /* median() sorts ts */
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"isa\":\"%s\",\"tokens\":%d,\"reps\":%d,\"job1_ms\":%.3f,\"job1_min_ms\":%.3f,\"load_ms\":%.3f,"
+    printf("{\"isa\":\"%s\",\"threads\":%d,\"tokens\":%d,\"reps\":%d,\"job1_ms\":%.3f,\"job1_min_ms\":%.3f,\"load_ms\":%.3f,"
            "\"max_rss_bytes\":%ld}\n",
-           gb_kernels_isa(), n, reps, med, fastest, median(loads + 1, nl - 1),
+           gb_kernels_isa(), threads, n, reps, med, fastest, median(loads + 1, nl - 1),
            (long)ru.ru_maxrss * 1024);
     gb_destroy(ctx);
+    gb_pool_destroy(pool);
     free(ts), free(per), free(cfg), free(st), free(voc), free(mer);
     return 0;
 }

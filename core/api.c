@@ -26,6 +26,8 @@ static void free_run(gb_ctx *ctx) {
     gb_acts_free(&ctx->acts);
     free(ctx->tokens); free(ctx->done); free(ctx->qkv); free(ctx->iv);
     free(ctx->sample_buf); free(ctx->sample_order); free(ctx->sample_bucket); free(ctx->lens_buf);
+    free(ctx->logits_all);
+    ctx->logits_all = NULL, ctx->logits_all_cap = 0, ctx->logits_all_rows = 0;
     ctx->tokens = NULL; ctx->done = NULL; ctx->qkv = NULL; ctx->iv = NULL;
     ctx->sample_buf = NULL; ctx->sample_order = NULL; ctx->sample_bucket = NULL; ctx->lens_buf = NULL;
     ctx->n_tokens = 0; ctx->n_prompt = 0; ctx->n_iv = 0; ctx->sample_valid = 0;
@@ -80,7 +82,7 @@ static gb_status alloc_run(gb_ctx *ctx) {
     ctx->sample_buf = malloc(sizeof(float) * 5 * (size_t)c->vocab_size);
     ctx->sample_order = malloc(gb_sample_order_bytes(c->vocab_size));
     ctx->sample_bucket = malloc(sizeof(int) * (2 * GB_SAMPLE_BUCKETS + 1));
-    ctx->lens_buf = malloc(sizeof(float) * (size_t)c->vocab_size);
+    ctx->lens_buf = malloc(sizeof(float) * 2 * (size_t)c->vocab_size);
     ctx->acts.d = (gb_dims){c->n_layer, c->n_head, c->d_head, c->n_embd, c->d_mlp, c->vocab_size};
     if (!ctx->done || !ctx->iv || !ctx->sample_buf || !ctx->sample_order || !ctx->sample_bucket || !ctx->lens_buf)
         return GB_FAIL(&ctx->err, GB_E_OOM, "out of memory setting up the run");

@@ -30,6 +30,12 @@ struct gb_ctx {
     int scratch_from;      /* ... valid for positions [scratch_from, n_tokens) */
     int logits_from;       /* rows [logits_from, done) of the logits hold logits; the rest are
                               computed when read (gb_forward_logits) */
+    /* keep_all == 0: the logits hook's store is one row, the last position's
+     * (all that sampling needs; T x vocab is 206 MB at 1,024 tokens of GPT-2).
+     * Every position's logits go to logits_all, allocated on the first read
+     * of the whole hook; rows [0, logits_all_rows) of it are valid. */
+    float *logits_all;     /* [logits_all_cap, vocab] or NULL */
+    int logits_all_cap, logits_all_rows;
 
     int n_prompt;          /* tokens[0, n_prompt) are the prompt, the rest were generated */
 
@@ -48,7 +54,8 @@ struct gb_ctx {
     void *sample_order;    /* [vocab] rows bucketed by probability: gb_sample_order_bytes() */
     int *sample_bucket;    /* [2 * GB_SAMPLE_BUCKETS + 1]: bucket starts, then sorted flags */
     int sample_valid;      /* sample_buf/sample_order hold the last sampling call's answer */
-    float *lens_buf;       /* [vocab] the logit lens's and gb_top_tokens' scratch */
+    float *lens_buf;       /* [2 * vocab] the logit lens's and gb_top_tokens' scratch: probabilities,
+                              then one row of logits computed on demand */
 
     /* a load in progress (gb_load_begin .. gb_load_finish), or NULL */
     gb_loader *loader;
@@ -63,8 +70,12 @@ gb_status gb_forward_stage(gb_ctx *ctx, int stage);
 /* Recomputes block `layer` for every position into the scratch slot (keep_all 0). */
 gb_status gb_forward_materialize(gb_ctx *ctx, int layer);
 /* Makes logits rows [t0, n_tokens) valid (the final stage must be done) and
- * points *logits at row 0 of the logits hook. */
+ * points *logits at row 0 of every position's logits (with keep_all off,
+ * logits_all: allocated here). */
 gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits);
+/* Points *row at position t's logits (the final stage must be done): stored,
+ * or computed into lens_buf's second half, valid until the next read. */
+gb_status gb_forward_logits_row(gb_ctx *ctx, int t, const float **row);
 /* Invalidates every stage from `stage` on. */
 void gb_invalidate_from(gb_ctx *ctx, int stage);
 

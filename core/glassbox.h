@@ -127,7 +127,10 @@ int gb_stages_done(const gb_ctx *ctx); /* how many leading stages cover all toke
 /* Keep every layer's internals (default, 1) or only each block's input
  * residual, K, V and outputs (0). With 0, reading an internal activation of
  * block L recomputes block L from its stored input residual; this is what
- * makes GPT-2 small at 1,024 tokens fit (attention patterns alone: 1.2 GB). */
+ * makes GPT-2 small at 1,024 tokens fit (attention patterns alone: 1.2 GB).
+ * With 0 the logits are stored for the last position only (sampling's row;
+ * every position's are 206 MB at 1,024 tokens): reading the logits hook
+ * computes and keeps every row then, gb_top_tokens computes its one row. */
 gb_status gb_set_keep_all(gb_ctx *ctx, int keep_all);
 
 /* ---------------------------------------------------------------- threads */

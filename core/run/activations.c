@@ -98,8 +98,7 @@ static gb_status locate(gb_ctx *ctx, int hook, int layer, const float **base, gb
                        gb_hooks[hook].pattern, layer);
     if (gb_hooks[hook].per_layer && !gb_hooks[hook].keep && (s = gb_forward_materialize(ctx, layer)))
         return s;
-    if (hook == HOOK_LOGITS && (s = gb_forward_logits(ctx, 0, base))) /* rows the hot path skipped */
-        return s;
+    if (hook == HOOK_LOGITS) return gb_forward_logits(ctx, 0, base); /* rows the hot path skipped */
     *base = gb_acts_ptr(&ctx->acts, (gb_hook_id)hook, layer);
     return GB_OK;
 }

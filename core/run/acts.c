@@ -28,6 +28,12 @@ size_t gb_acts_rows(const gb_dims *d, gb_shape_kind s, int n) {
     return gb_acts_row(d, s, 0) * (size_t)n;
 }
 
+/* Rows of the logits hook the store holds: every position's, or with
+ * keep_all off the last position's only (ctx.h: logits_all). */
+static uint64_t stored_rows(const gb_acts *a, int h, int cap) {
+    return h == HOOK_LOGITS && !a->keep_all ? 1 : (uint64_t)cap;
+}
+
 static int n_slots(const gb_acts *a, const gb_hook_info *h) {
     if (!h->per_layer) return 1;
     return (h->keep || a->keep_all) ? a->d.n_layer : 1;
@@ -40,7 +46,7 @@ static size_t layout(const gb_acts *a, int cap, size_t *off, size_t *slot) {
         /* in 64 bits first: on wasm32 a size_t product can wrap */
         uint64_t r64 = gb_hooks[h].shape == SH_HTT
                            ? (uint64_t)a->d.n_head * ((uint64_t)cap * (uint64_t)(cap + 1) / 2)
-                           : (uint64_t)gb_acts_row(&a->d, gb_hooks[h].shape, 0) * (uint64_t)cap;
+                           : (uint64_t)gb_acts_row(&a->d, gb_hooks[h].shape, 0) * stored_rows(a, h, cap);
         if (r64 > SIZE_MAX / 8) return 0;
         size_t rows = (size_t)r64, all;
         if (!gb_mul_size(rows, (size_t)n_slots(a, &gb_hooks[h]), &all)) return 0;
@@ -64,6 +70,7 @@ gb_status gb_acts_reserve(gb_acts *a, int cap, int keep_rows, gb_err *e) {
     if (a->arena && keep_rows > 0) {
         for (int h = 0; h < GB_NUM_HOOKS; h++) {
             size_t n = gb_acts_rows(&a->d, gb_hooks[h].shape, keep_rows);
+            if (n > slot[h]) n = slot[h]; /* the one-row logits slot: its one row */
             for (int s = 0; s < n_slots(a, &gb_hooks[h]); s++)
                 memcpy(arena + off[h] + (size_t)s * slot[h],
                        a->arena + a->off[h] + (size_t)s * a->slot_size[h], n * sizeof(float));

@@ -9,6 +9,7 @@
  * residual (bit-identical: same code, same inputs).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctx.h"
@@ -138,7 +139,9 @@ static void mlp_block_rows(gb_ctx *ctx, int layer, int t0, int t1) {
  * 64-token prompt's FLOPs. Rows [ctx->logits_from, t1) of the logits hook
  * hold logits; gb_forward_logits computes earlier rows when someone reads
  * them (activations.c), from the kept ln_final rows: the same kernel on the
- * same inputs, so the same bits as computing them here. */
+ * same inputs, so the same bits as computing them here. With keep_all off
+ * the hook's store is the last row alone and earlier rows live in
+ * logits_all, whose rows from t0 on this run makes stale. */
 static void final_rows(gb_ctx *ctx, int t0, int t1) {
     const gb_model *m = &ctx->model;
     int C = m->mc.c.n_embd, V = m->mc.c.vocab_size, n = t1 - t0;
@@ -146,15 +149,51 @@ static void final_rows(gb_ctx *ctx, int t0, int t1) {
     float *ln = ACT(HOOK_LNF_NORM, -1) + (size_t)t0 * C;
     gb_layernorm(ln, ACT(HOOK_LNF_SCALE, -1) + t0, x, m->ln_f_w, m->ln_f_b, n, C,
                  m->mc.c.layer_norm_epsilon);
+    if (!ctx->acts.keep_all) {
+        gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1), ln + (size_t)(n - 1) * C, 1);
+        if (ctx->logits_all_rows > t0) ctx->logits_all_rows = t0;
+        return;
+    }
     gb_par_lm_head(&ctx->par, m, ACT(HOOK_LOGITS, -1) + (size_t)(t1 - 1) * V, ln + (size_t)(n - 1) * C, 1);
     /* still one run of valid rows when this step adds just the next one */
     if (t0 != t1 - 1 || ctx->logits_from > t0) ctx->logits_from = t1 - 1;
 }
 
-gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits) {
+static gb_status need_logits(gb_ctx *ctx) {
     int T = ctx->n_tokens;
     if (T == 0 || ctx->done[ctx->n_stages - 1] < T)
         return GB_FAIL(&ctx->err, GB_E_STATE, "the logits need every stage run first");
+    return GB_OK;
+}
+
+/* keep_all off: every position's logits in logits_all, rows computed from
+ * the kept ln_final as gb_forward_logits does with keep_all on. */
+static gb_status all_logits_low_memory(gb_ctx *ctx, const float **logits) {
+    const gb_model *m = &ctx->model;
+    int T = ctx->n_tokens, C = m->mc.c.n_embd, V = m->mc.c.vocab_size;
+    if (ctx->logits_all_cap < T) {
+        int cap = ctx->acts.cap > T ? ctx->acts.cap : T;
+        float *all = realloc(ctx->logits_all, sizeof(float) * (size_t)cap * (size_t)V);
+        if (!all)
+            return GB_FAIL(&ctx->err, GB_E_OOM,
+                           "out of memory: every position's logits need %.0f MB (read one position's top tokens "
+                           "instead, or turn keep-all on)", (double)T * V * sizeof(float) / 1e6);
+        ctx->logits_all = all;
+        ctx->logits_all_cap = cap;
+    }
+    int r = ctx->logits_all_rows;
+    if (r < T - 1)
+        gb_par_lm_head(&ctx->par, m, ctx->logits_all + (size_t)r * V, ACT(HOOK_LNF_NORM, -1) + (size_t)r * C, T - 1 - r);
+    ctx->logits_all_rows = T - 1;
+    memcpy(ctx->logits_all + (size_t)(T - 1) * V, ACT(HOOK_LOGITS, -1), sizeof(float) * V);
+    *logits = ctx->logits_all;
+    return GB_OK;
+}
+
+gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits) {
+    gb_status s = need_logits(ctx);
+    if (s) return s;
+    if (!ctx->acts.keep_all) return all_logits_low_memory(ctx, logits);
     if (t0 < 0) t0 = 0;
     if (t0 < ctx->logits_from) {
         const gb_model *m = &ctx->model;
@@ -164,6 +203,27 @@ gb_status gb_forward_logits(gb_ctx *ctx, int t0, const float **logits) {
         ctx->logits_from = t0;
     }
     *logits = ACT(HOOK_LOGITS, -1);
+    return GB_OK;
+}
+
+gb_status gb_forward_logits_row(gb_ctx *ctx, int t, const float **row) {
+    gb_status s = need_logits(ctx);
+    if (s) return s;
+    const gb_model *m = &ctx->model;
+    int T = ctx->n_tokens, C = m->mc.c.n_embd, V = m->mc.c.vocab_size;
+    if (ctx->acts.keep_all) {
+        const float *all;
+        if ((s = gb_forward_logits(ctx, t, &all))) return s;
+        *row = all + (size_t)t * V;
+    } else if (t == T - 1) {
+        *row = ACT(HOOK_LOGITS, -1);
+    } else if (t < ctx->logits_all_rows) {
+        *row = ctx->logits_all + (size_t)t * V;
+    } else { /* one row: the decode kernel, as the last row's (same bits) */
+        float *out = ctx->lens_buf + V;
+        gb_par_lm_head(&ctx->par, m, out, ACT(HOOK_LNF_NORM, -1) + (size_t)t * C, 1);
+        *row = out;
+    }
     return GB_OK;
 }
 

@@ -45,12 +45,10 @@ gb_status gb_logit_lens(gb_ctx *ctx, int layer, int pos, int k, int32_t *ids, fl
     int C = c->n_embd;
     const float *x = layer < 0 ? gb_acts_ptr(&ctx->acts, HOOK_RESID_PRE, 0) : gb_acts_ptr(&ctx->acts, HOOK_RESID_POST, layer);
     float ln[16384]; /* n_embd <= GB_MAX_EMBD */
-    float *logits = malloc(sizeof(float) * (size_t)c->vocab_size);
-    if (!logits) return GB_FAIL(&ctx->err, GB_E_OOM, "logit lens: out of memory");
+    float *logits = ctx->lens_buf + c->vocab_size;
     gb_layernorm(ln, NULL, x + (size_t)pos * C, m->ln_f_w, m->ln_f_b, 1, C, c->layer_norm_epsilon);
     gb_model_lm_head(m, logits, ln, 1);
     top_of_logits(ctx, logits, k, ids, probs);
-    free(logits);
     return GB_OK;
 }
 
@@ -59,9 +57,8 @@ gb_status gb_top_tokens(gb_ctx *ctx, int pos, int k, int32_t *ids, float *probs)
     gb_status s = need_model(ctx);
     if (s || (s = check_top(ctx, "top tokens", pos, k, ids, probs))) return s;
     const float *logits;
-    gb_shape sh;
-    if ((s = gb_activation_data(ctx, HOOK_LOGITS, -1, &logits, &sh))) return s;
-    top_of_logits(ctx, logits + (size_t)pos * ctx->model.mc.c.vocab_size, k, ids, probs);
+    if ((s = gb_forward_logits_row(ctx, pos, &logits))) return s;
+    top_of_logits(ctx, logits, k, ids, probs);
     return GB_OK;
 }
 

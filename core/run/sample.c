@@ -243,13 +243,13 @@ gb_status gb_sample_distribution(gb_ctx *ctx, const gb_sample_params *p, gb_samp
     int T = ctx->n_tokens, V = ctx->model.mc.c.vocab_size;
     if (T == 0 || ctx->done[ctx->n_stages - 1] < T)
         return GB_FAIL(&ctx->err, GB_E_STATE, "sampling needs the logits: run every stage first");
-    const float *all;
-    if ((s = gb_forward_logits(ctx, T - 1, &all))) return s; /* the last row only */
+    const float *final_row;
+    if ((s = gb_forward_logits_row(ctx, T - 1, &final_row))) return s;
     ctx->sample_valid = 0;
     float *b = ctx->sample_buf;
     float *logits = b, *scaled = b + V, *probs = b + 2 * (size_t)V, *topk = b + 3 * (size_t)V,
           *topp = b + 4 * (size_t)V;
-    memcpy(logits, all + (size_t)(T - 1) * V, sizeof(float) * V);
+    memcpy(logits, final_row, sizeof(float) * V);
     if ((s = scale_and_softmax(ctx, logits, scaled, probs, V, p->temperature))) return s;
 
     order_t o = order_of(ctx);
