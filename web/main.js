@@ -18,7 +18,7 @@ import { loaderView, readModelFiles } from './views/loader/loader.js';
 import { tokensView } from './views/tokens/tokens.js';
 import { stagemapView } from './views/stagemap/stagemap.js';
 import { controlsView } from './views/controls/controls.js';
-import { stageView } from './views/stage/stage.js';
+import { stageView, stepView, readsHeadPattern } from './views/stage/stage.js';
 import { samplingView } from './views/sampling/sampling.js';
 import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
@@ -138,7 +138,8 @@ async function refreshRun() {
 async function refreshStep() {
   if (!live()) return;
   const s = store.get();
-  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer }));
+  // Steps that draw a head's pattern carry the head (and the zoom window): the engine sends what is drawn.
+  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer, view: stepView(s) }));
 }
 
 async function refreshPredict() {
@@ -300,6 +301,12 @@ const actions = {
     }
   },
   loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
+  /** A zoom window of one head's pattern from the engine (overview.js asks when the window moves); null if the run changed. */
+  async patternZoom(a) {
+    const s = store.get(), key = runKey(s);
+    const z = await client.call('patternZoom', { state: runDesc(s), ...a });
+    return runKey(store.get()) === key ? z : null;
+  },
   /** CSS px embed.html needs to show view at width (drawn off-screen; lens and ablation data fetched first). */
   async embedHeight(view, width) {
     // Off-screen views have no current answer: ask for it first (the embed will show it).
@@ -330,6 +337,7 @@ store.subscribe((s, changed) => {
     if (!live() && trace && trace.steps[stepId(s.stage, s.layer)] && runKey(s) === trace.key) store.set({ stepData: { ...trace.steps[stepId(s.stage, s.layer)], key: trace.key } });
     refreshStep();
   }
+  else if (has('head', 'allHeads') && readsHeadPattern(s.stage) && !has('prompt', 'gen', 'interventions')) refreshStep();
   if (has('lessonStep', 'layer', 'head') && !has('prompt', 'gen', 'interventions')) refreshLesson();
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
