@@ -245,7 +245,7 @@ export class Session {
     const head = Math.max(0, Math.min(c.n_head - 1, view.head | 0)), allHeads = !!view.allHeads;
     const fields = {};
     for (const [name, r] of Object.entries(reads)) {
-      if (r.hook) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
+      if (!r.fn) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
       else if (r.fn === 'attnScoresUnmasked') { const a = gb.attnScoresUnmasked(r.layer); fields[name] = { data: a.data, shape: a.shape }; }
       else if (r.fn === 'headPattern') fields[name] = this.headPattern(L, allHeads ? null : head, view.zoom || null);
       else if (r.fn === 'topNeurons') {
