@@ -123,7 +123,9 @@ export class Session {
     if (interventions.some((e) => e.kind === 'patch') && src !== this.src) { this._ensureSource(src); this.src = src; this.iv = null; }
     if (this.iv === null || ivText(interventions) !== ivText(this.iv)) this._setInterventions(interventions);
     if (seed !== this.seedValue) { gb.seed(seed); this.seedValue = seed; }
+    const t0 = performance.now();
     gb.runAll();
+    this.runMs = performance.now() - t0; // what this sync computed (a prefill, or nothing): bench/longtasks.js reads it
     return this.runInfo();
   }
 
@@ -150,7 +152,7 @@ export class Session {
   runInfo() {
     const ids = this.ids;
     return { ids, pieces: ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated, context: this.config.n_positions,
-      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null, store: this.store };
+      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null, store: this.store, runMs: this.runMs ?? null };
   }
 
   /** Appends n tokens drawn by the engine's sampler at the run's RNG position. */

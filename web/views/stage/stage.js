@@ -25,6 +25,7 @@ import { sampleKey, runKey } from '../../state.js';
 import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, fmt, pct, tip } from '../../lib/charts.js';
 import { css, probRGB, divRGB } from '../../lib/colors.js';
 import { zoomWindow } from '../../lib/overview.js';
+import { renderError } from '../../lib/render-error.js';
 import { showPiece } from '../tokens/tokens.js';
 import { mountSamplingBars } from '../sampling/sampling.js';
 
@@ -74,8 +75,12 @@ function viewMatches(d, s) {
   return d.view.allHeads === !!s.allHeads && (s.allHeads || d.view.head === Math.min(s.head | 0, d.H - 1));
 }
 
+/** A slice of the stage's figures drawn in one task (ms). */
+const SLICE_MS = 20;
+
 export function stageView({ templates, actions }) {
   let focusRow = null;
+  let drawing = 0; // the latest render: an older one's remaining slices stop
 
   function fig(box, o, chart) {
     const holder = document.createElement('div');
@@ -110,13 +115,33 @@ export function stageView({ templates, actions }) {
       const width = Math.max(280, box.clientWidth || el.clientWidth - 40);
       const labels = Array.from({ length: d.T }, (_, i) => (s.run && s.run.pieces[i] != null ? showPiece(s.run.pieces[i]) : `#${i}`));
       const shared = sharedScales(k, d);
-      for (const f of k.figs) {
-        const ctx = { box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (i) => { focusRow = i; } };
-        const draw = CHARTS[f.chart];
-        if (!draw) throw new Error(`no chart "${f.chart}"`);
-        draw(ctx, f);
-      }
-      applyWidths(box);
+      // The figures are drawn in slices of about SLICE_MS, each slice its own task (a step of three
+      // 256-row matrices was one 55 ms task); a hidden .waiting stays until the last one is drawn, so
+      // whoever waits for the step (tests, the bench) waits for all of it. A newer render stops an older one.
+      const my = ++drawing, figs = k.figs, marker = document.createElement('p');
+      marker.className = 'waiting'; marker.hidden = true;
+      box.append(marker);
+      let i = 0;
+      const slice = () => {
+        if (my !== drawing || !box.isConnected) return;
+        const t0 = performance.now();
+        while (i < figs.length) {
+          if (i > 0 && performance.now() - t0 > SLICE_MS) {
+            applyWidths(box);
+            // A later slice runs outside main.js's render: its failure is shown here.
+            setTimeout(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } }, 0);
+            return;
+          }
+          const f = figs[i++];
+          const ctx = { box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } };
+          const draw = CHARTS[f.chart];
+          if (!draw) throw new Error(`no chart "${f.chart}"`);
+          draw(ctx, f);
+        }
+        applyWidths(box);
+        marker.remove();
+      };
+      slice();
     },
   };
 }
