@@ -65,9 +65,12 @@ export class Session {
    */
   _chooseStore(T) {
     const budget = Math.max(0, TAB_BYTES - PAGE_BYTES - this.baseBytes);
-    const c = this.gb.chooseStore(Math.max(1, Math.min(T, this.config.n_positions)), budget);
+    const n = Math.max(1, Math.min(T, this.config.n_positions));
+    // The URL may ask for one store ('low', 'full'); 'auto' chooses by what fits.
+    const mode = this.storeMode || 'auto';
+    const c = mode === 'auto' ? this.gb.chooseStore(n, budget) : { keepAll: mode === 'full', bytes: this.gb.storeBytes(n, mode === 'full') };
     if (c.keepAll !== this.keepAll) { this.gb.setKeepAll(c.keepAll); this.keepAll = c.keepAll; }
-    this.store = { keepAll: c.keepAll, bytes: c.bytes, budget, fullBytes: c.keepAll ? c.bytes : this.gb.storeBytes(Math.max(1, Math.min(T, this.config.n_positions)), true) };
+    this.store = { keepAll: c.keepAll, bytes: c.bytes, budget, mode, fullBytes: c.keepAll ? c.bytes : this.gb.storeBytes(n, true) };
   }
 
   get config() { return this.gb.config; }
@@ -94,7 +97,7 @@ export class Session {
    * carries them; ids outside the vocabulary and past the context are dropped).
    * @param {{prompt: string, gen?: number[], interventions?: object[], seed?: number}} d
    */
-  sync({ prompt, gen = [], interventions = [], seed = 0, src = null, keep = 'end' }) {
+  sync({ prompt, gen = [], interventions = [], seed = 0, src = null, keep = 'end', store = 'auto' }) {
     const gb = this.gb, c = this.config, max = c.n_positions;
     let reset = false;
     if (prompt !== this.prompt || keep !== this.keep) {
@@ -110,6 +113,7 @@ export class Session {
     }
     const want = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < c.vocab_size).slice(0, max - this.promptIds.length);
     const extends_ = !reset && want.length >= this.gen.length && same(want.slice(0, this.gen.length), this.gen);
+    this.storeMode = store;
     this._chooseStore(this.promptIds.length + want.length);
     if (reset || !extends_) {
       gb.setTokens(this.promptIds);

@@ -330,7 +330,7 @@ Object.assign(actions, interp.actions);
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
-  if (has('prompt', 'keep')) refreshRunSoon();
+  if (has('prompt', 'keep', 'store')) refreshRunSoon();
   // Generate sets gen itself and refreshes what it needs per token.
   else if (has('gen', 'interventions') && !s.generating) refreshRun();
   else if (has('seed', 'temperature', 'topK', 'topP')) refreshSampling();
@@ -344,7 +344,7 @@ store.subscribe((s, changed) => {
   scheduleRender(changed);
 });
 const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep',
-  'keep', 'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
+  'keep', 'store', 'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer

@@ -150,7 +150,7 @@ export function matrixOverview(o, heatmap) {
   frame.append(cv);
   wrap.append(cap, frame);
   wrap.dataset.rows = rows; wrap.dataset.cols = cols;
-  if (small) { cv.getContext('2d').drawImage(base, 0, 0); return wrap; }
+  if (small) { cv.getContext('2d').drawImage(base, 0, 0); wrap.values = data; return wrap; }
 
   // ---- the zoom window
   const shape = zoomShape(o, n);
@@ -259,6 +259,9 @@ export function matrixOverview(o, heatmap) {
   drawZoom();
   /** Highlights row i (absolute): in the zoom when inside the window. */
   wrap.highlightRow = (i) => { hl = i; zoomEl?.highlightRow?.(i != null && i >= r0 && i < r0 + zr ? i - r0 : null); };
+  /** What the page drew, for tests: the overview's values and the engine's zoom region on screen. */
+  wrap.values = data;
+  wrap.engineZoom = () => have && { r0: have.r0, c0: have.c0, rows: zr, cols: zc, data: have.data };
   /** Moves the window so that it starts at (r, c) (tests, links). */
   wrap.zoomTo = (r, c) => moveTo(r, c);
   return wrap;

@@ -55,7 +55,7 @@ export function storeNote(run) {
   if (!st) return { store: '' };
   return st.keepAll
     ? { store: `Full store: every activation of this run is kept (${mb(st.bytes)}).`, storeLow: false }
-    : { store: `Low-memory store: views recompute what they show. Keeping every activation would take ${mb(st.fullBytes)}, over this tab's ${mb(st.budget)} budget; this store takes ${mb(st.bytes)}.`, storeLow: true };
+    : { store: `Low-memory store: views recompute what they show. ${st.mode === 'low' ? 'The link asks for it (store=low)' : `Keeping every activation would take ${mb(st.fullBytes)}, over this tab's ${mb(st.budget)} budget`}; this store takes ${mb(st.bytes)}.`, storeLow: true };
 }
 
 /** The note on a prompt longer than the context, and the switch to keep the other end (pure). */
