@@ -5,11 +5,19 @@
  * memory (performance.measureUserAgentSpecificMemory: JS heaps and wasm
  * memory of the page and its engine worker).
  *
- *   node bench/longtasks.js [--tokens 256] [--model URL-in-dist] [--out FILE.json]
+ *   node bench/longtasks.js                 both runs below -> bench/results/longtasks.json + LONGTASKS.md
+ *   node bench/longtasks.js --only small    the default model at 256 tokens (stepping, generating, hovering)
+ *   node bench/longtasks.js --only big      1,024 tokens on a GPT-2-small-shaped checkpoint: prefill, a click
+ *                                           on another layer/head drawn end to end (median, max), Long Tasks, memory
+ *   [--tokens 256] [--model URL-in-dist] [--big-model DIR] [--clicks 10] [--out FILE.json]
+ *
+ * --big-model: a Hugging Face GPT-2 directory (default bench/results/tmp/model, the
+ * 124M random-weights checkpoint bench/run.js makes; ./build.sh bench runs this after it).
+ * Its four files are hard-linked (or copied) into dist/bench-model/ for the run and removed after.
  *
  * Needs dist/ (./build.sh) and /usr/bin/chromium. Not part of ./build.sh test:
- * it reports figures and asserts nothing. The prompt is cut to `tokens - 10`
- * tokens so that generating 10 reaches the context's length. */
+ * it reports figures and asserts nothing. The small run's prompt is cut to
+ * `tokens - 10` tokens so that generating 10 reaches the context's length. */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,20 +30,52 @@ const arg = (name, def) => { const i = process.argv.indexOf(`--${name}`); return
 const TOKENS = Number(arg('tokens', 256));
 const MODEL = arg('model', 'models/default/');
 const OUT = arg('out', null);
+const ONLY = arg('only', null);
+const BIG = path.resolve(ROOT, arg('big-model', 'bench/results/tmp/model'));
+const CLICKS = Number(arg('clicks', 10));
+const RESULTS = path.join(ROOT, 'bench/results');
 const PARA = 'She opened the door and looked out at the sea. The wind was cold, and the boats were coming home one by one, their sails dark against the evening sky. ';
 
-async function main() {
-  const server = await startServer(path.join(ROOT, 'dist'));
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--enable-blink-features=ForceEagerMeasureMemory'] });
+async function newPage(browser) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  // Long tasks and frame gaps, collected from the first script on.
+  // Long tasks, collected from the first script on.
   await page.addInitScript(() => {
     window.__long = [];
     new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push({ start: e.startTime, ms: e.duration }); }).observe({ type: 'longtask', buffered: true });
   });
+  return { page, errors };
+}
+
+/** The tab's memory: what the page and its worker hold (measureUserAgentSpecificMemory), the JS heap, the renderer's RSS. */
+async function memoryOf(page) {
+  let memory = null;
+  try {
+    memory = await page.evaluate(async () => {
+      if (!performance.measureUserAgentSpecificMemory) return null;
+      const m = await performance.measureUserAgentSpecificMemory();
+      return { bytes: m.bytes, breakdown: m.breakdown.filter((b) => b.bytes > 1e6).map((b) => ({ mb: +(b.bytes / 1e6).toFixed(1), types: b.types, url: b.attribution?.[0]?.url?.replace(/\?.*/, '') })) };
+    });
+  } catch (e) { memory = { error: e.message }; }
+  const heap = await page.evaluate(() => (performance.memory ? performance.memory.usedJSHeapSize : null));
+  // The tab as the OS sees it: resident memory of the browser's renderer processes (the page, its
+  // engine worker and the wasm heap live there), from ps, Linux only.
+  let rendererMB = null;
+  try {
+    const root = process.pid; // the browser is a child of this process
+    const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
+    const kids = new Set([root]);
+    for (let k = 0; k < 4; k++) for (const r of rows) if (kids.has(Number(r[1]))) kids.add(Number(r[0]));
+    // One renderer per site instance; the page's is the largest (a spare renderer idles at a few MB).
+    const rss = rows.filter((r) => kids.has(Number(r[0])) && r.slice(3).join(' ').includes('--type=renderer')).map((r) => +(Number(r[2]) / 1024).toFixed(1));
+    rendererMB = { page: Math.max(...rss), all: rss };
+  } catch { /* not Linux */ }
+  return { memoryMB: memory && memory.bytes ? +(memory.bytes / 1e6).toFixed(1) : null, memory, pageHeapMB: heap && +(heap / 1e6).toFixed(1), rendererRssMB: rendererMB };
+}
+
+async function small(browser, server) {
+  const { page, errors } = await newPage(browser);
   const settle = () => page.waitForFunction(() => document.querySelector('[data-status="ready"]') && !document.querySelector('.charts .waiting, .bars-area .waiting'), null, { timeout: 120000 });
   // A prompt of TOKENS - 10 tokens: the text is cut by the page's own tokenizer count.
   let prompt = PARA.repeat(Math.ceil(TOKENS / 30));
@@ -108,32 +148,130 @@ async function main() {
   await sweep('.tokens', 60);
   await collect('hover', t0);
 
-  let memory = null;
+  const result = { model: MODEL, tokens: nTok + 10, phases, ...(await memoryOf(page)), errors };
+  await page.close();
+  return result;
+}
+
+/* ------------------------------------------------------------------ 1,024 tokens on GPT-2 small */
+
+/** The checkpoint's files in dist/bench-model/ (hard links: no copy of 500 MB when on one file system). */
+function linkBigModel() {
+  const dir = path.join(ROOT, 'dist/bench-model');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt']) {
+    const from = path.join(BIG, f), to = path.join(dir, f);
+    try { fs.linkSync(from, to); } catch { fs.copyFileSync(from, to); }
+  }
+  return () => fs.rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (a) => { const b = [...a].sort((x, y) => x - y); return b.length ? (b[(b.length - 1) >> 1] + b[b.length >> 1]) / 2 : null; };
+
+async function big(browser, server) {
+  if (!fs.existsSync(path.join(BIG, 'model.safetensors'))) return { skipped: `${path.relative(ROOT, BIG)}/model.safetensors is missing (bench/run.js makes it)` };
+  const unlink = linkBigModel();
   try {
-    memory = await page.evaluate(async () => {
-      if (!performance.measureUserAgentSpecificMemory) return null;
-      const m = await performance.measureUserAgentSpecificMemory();
-      return { bytes: m.bytes, breakdown: m.breakdown.filter((b) => b.bytes > 1e6).map((b) => ({ mb: +(b.bytes / 1e6).toFixed(1), types: b.types, url: b.attribution?.[0]?.url?.replace(/\?.*/, '') })) };
-    });
-  } catch (e) { memory = { error: e.message }; }
-  const heap = await page.evaluate(() => (performance.memory ? performance.memory.usedJSHeapSize : null));
-  // The tab as the OS sees it: resident memory of the browser's renderer processes (the page, its
-  // engine worker and the wasm heap live there), from ps, Linux only.
-  let rendererMB = null;
+    const { page, errors } = await newPage(browser);
+    const cfg = JSON.parse(fs.readFileSync(path.join(BIG, 'config.json'), 'utf8'));
+    const ctx = cfg.n_positions || cfg.n_ctx || 1024;
+    // A text well over the context: the page keeps its last ctx tokens (the default).
+    const prompt = PARA.repeat(Math.ceil((ctx * 1.3) / 30));
+    const t0 = Date.now();
+    await page.goto(`${server.url}?model=bench-model/&stage=softmax&layer=0&head=0&prompt=${encodeURIComponent(prompt)}`);
+    const ready = () => page.waitForFunction(() => {
+      const b = document.querySelector('.stage-card .charts');
+      return document.querySelector('[data-status="ready"]') && b && !b.querySelector('.waiting') && b.querySelector('.ov-canvas') && performance.getEntriesByName('glassbox:run').length;
+    }, null, { timeout: 300000, polling: 200 });
+    await ready();
+    const firstViewS = (Date.now() - t0) / 1000;
+    const run = await page.evaluate(() => performance.getEntriesByName('glassbox:run').at(-1).detail);
+    const store = await page.textContent('.store-note').catch(() => null);
+    await page.waitForTimeout(1500); // let the other views settle before the clicks
+    const a = await page.evaluate(() => performance.now());
+    // Clicks: alternate another head and another layer; each timed from the change to the frame painted after
+    // the stage shows that head's overview (two animation frames: the render's, then the paint's).
+    const clicks = [];
+    for (let i = 0; i < CLICKS; i++) {
+      const which = i % 2 ? 'layer' : 'head';
+      const n = which === 'head' ? cfg.n_head : cfg.n_layer;
+      const cur = await page.$eval(`select[data-field="${which}"]`, (e) => Number(e.value));
+      const next = (cur + 1 + (i >> 1)) % n === cur ? (cur + 1) % n : (cur + 1 + (i >> 1)) % n;
+      const ms = await page.evaluate(async ({ which, next }) => {
+        const sel = document.querySelector(`select[data-field="${which}"]`);
+        const t = performance.now();
+        sel.value = String(next);
+        sel.dispatchEvent(new Event('change', { bubbles: true }));
+        await new Promise((done) => {
+          const check = () => {
+            const b = document.querySelector('.stage-card .charts');
+            const ok = b && !b.querySelector('.waiting') && b.querySelector('.ov-canvas') && b.dataset[which === 'head' ? 'attnHead' : 'layer'] === String(next);
+            if (ok) requestAnimationFrame(() => requestAnimationFrame(done)); else requestAnimationFrame(check);
+          };
+          check();
+        });
+        return performance.now() - t;
+      }, { which, next });
+      clicks.push({ what: `${which} ${next}`, ms: Math.round(ms) });
+      await page.waitForTimeout(300);
+    }
+    const b = await page.evaluate(() => performance.now());
+    const tasks = await page.evaluate(([x, y]) => window.__long.filter((e) => e.start >= x && e.start < y).map((e) => Math.round(e.ms)), [a, b]);
+    const all = await page.evaluate(() => window.__long.map((e) => Math.round(e.ms)));
+    const ms = clicks.map((c) => c.ms);
+    const result = {
+      model: `${path.relative(ROOT, BIG)} (${cfg.n_layer} layers, ${cfg.n_head} heads, n_embd ${cfg.n_embd}, vocab ${cfg.vocab_size})`,
+      tokens: run.tokens, store: run.store, storeNote: store, prefillMs: Math.round(run.runMs), firstViewS: +firstViewS.toFixed(1),
+      click: { median: median(ms), max: Math.max(...ms), clicks },
+      clickLongTasks: { count: tasks.length, maxMs: Math.max(0, ...tasks), all: tasks },
+      longTasksSinceLoad: { count: all.length, maxMs: Math.max(0, ...all) },
+      ...(await memoryOf(page)), errors,
+    };
+    await page.close();
+    return result;
+  } finally { unlink(); }
+}
+
+function markdown(r) {
+  const s = r.small, g = r.big;
+  const L = [`## Main-thread long tasks and a 1,024-token click (bench/longtasks.js)`, '',
+    `Machine: ${r.machine}. ${r.date}. Long tasks: the Long Tasks API (every task over 50 ms) in headless Chromium; memory:`,
+    'performance.measureUserAgentSpecificMemory (page + engine worker + wasm memory) and the renderer process RSS. Times on a shared VM: upper bounds.', ''];
+  if (s) {
+    L.push(`### Default model, ${s.tokens} tokens`, '', '| phase | long tasks (> 50 ms) | longest task | total in long tasks |', '|---|---:|---:|---:|');
+    for (const [k, v] of Object.entries(s.phases)) if (v && v.longTasks != null) L.push(`| ${k} | ${v.longTasks} | ${v.maxTaskMs} ms | ${v.totalLongMs} ms |`);
+    L.push('', `Worst steps: ${(s.phases.worstSteps || []).slice(0, 4).map((w) => `${w.step.trim()} ${w.maxTaskMs} ms`).join('; ')}.`,
+      `Tab: ${s.memoryMB} MB (measureUserAgentSpecificMemory), renderer RSS ${s.rendererRssMB?.page} MB.`, '');
+  }
+  if (g && !g.skipped) {
+    L.push(`### GPT-2-small shape, ${g.tokens} tokens`, '', `Model: ${g.model}. Store: ${g.store?.keepAll ? 'full' : 'low-memory'} (${Math.round((g.store?.bytes || 0) / 1e6)} MB; the full store would take ${Math.round((g.store?.fullBytes || 0) / 1e6)} MB).`, '',
+      '| figure | measured | target |', '|---|---:|---:|',
+      `| prefill (${g.tokens} tokens, in the engine worker) | ${(g.prefillMs / 1000).toFixed(2)} s | — |`,
+      `| click on another layer/head, drawn (median of ${g.click.clicks.length}) | ${g.click.median} ms | ≤ 100 ms |`,
+      `| same, max | ${g.click.max} ms | ≤ 100 ms |`,
+      `| main-thread tasks over 50 ms during the clicks | ${g.clickLongTasks.count} (longest ${g.clickLongTasks.maxMs} ms) | 0 |`,
+      `| tab memory (measureUserAgentSpecificMemory) | ${g.memoryMB} MB | < 1,500 MB |`,
+      `| renderer process RSS | ${g.rendererRssMB?.page} MB | < 1,500 MB |`, '');
+  } else if (g) L.push(`### GPT-2-small shape: skipped (${g.skipped})`, '');
+  return L.join('\n');
+}
+
+async function main() {
+  const server = await startServer(path.join(ROOT, 'dist'));
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--enable-blink-features=ForceEagerMeasureMemory'] });
+  const result = { machine: '2-vCPU AMD EPYC VM, Chromium ' + (await browser.version()), date: new Date().toISOString().slice(0, 10) };
   try {
-    const root = process.pid; // the browser is a child of this process
-    const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
-    const kids = new Set([root]);
-    for (let k = 0; k < 4; k++) for (const r of rows) if (kids.has(Number(r[1]))) kids.add(Number(r[0]));
-    // One renderer per site instance; the page's is the largest (a spare renderer idles at a few MB).
-    const rss = rows.filter((r) => kids.has(Number(r[0])) && r.slice(3).join(' ').includes('--type=renderer')).map((r) => +(Number(r[2]) / 1024).toFixed(1));
-    rendererMB = { page: Math.max(...rss), all: rss };
-  } catch { /* not Linux */ }
-  const result = { model: MODEL, tokens: nTok + 10, phases, memoryMB: memory && memory.bytes ? +(memory.bytes / 1e6).toFixed(1) : null, memory, pageHeapMB: heap && +(heap / 1e6).toFixed(1), rendererRssMB: rendererMB, errors };
+    if (ONLY !== 'big') result.small = await small(browser, server);
+    if (ONLY !== 'small') result.big = await big(browser, server);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
   console.log(JSON.stringify(result, null, 2));
-  if (OUT) fs.writeFileSync(OUT, JSON.stringify(result, null, 2));
-  await browser.close();
-  await server.close();
+  fs.writeFileSync(OUT || path.join(RESULTS, 'longtasks.json'), JSON.stringify(result, null, 2) + '\n');
+  if (!OUT) fs.writeFileSync(path.join(RESULTS, 'LONGTASKS.md'), markdown(result) + '\n');
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -304,6 +304,14 @@ gb_status gb_top_tokens(gb_ctx *ctx, int pos, int k, int32_t *ids, float *probs)
 gb_status gb_attn_scores_unmasked(gb_ctx *ctx, int layer, float *out, size_t cap);
 /* The L2 norm of each row (position) of a [T, n] activation into out[T]. */
 gb_status gb_row_norms(gb_ctx *ctx, int hook, int layer, float *out, size_t cap);
+/* Top columns of a [T, n] activation (e.g. MLP neurons of blocks.L.mlp.hook_pre),
+ * for the tables a view draws: for each position t in [pos0, pos0 + n_pos),
+ * the k columns with the largest values, largest first, ties by the lower
+ * column, into ids[(t - pos0) * k + i] and vals (the values). 1 <= k <= n. */
+gb_status gb_top_columns(gb_ctx *ctx, int hook, int layer, int pos0, int n_pos, int k, int32_t *ids, float *vals);
+/* The k columns whose largest |value| over every position is largest, in that
+ * order (ties by the lower column); scores[i] = that |value|. 1 <= k <= n. */
+gb_status gb_top_columns_absmax(gb_ctx *ctx, int hook, int layer, int k, int32_t *ids, float *scores);
 
 /* ---------------------------------------------------------------- interpretability tools */
 /* Activation patching, direct logit attribution, a head finder, MLP sparsity

@@ -10,6 +10,17 @@
  * the run's RNG position, no replay), the logit lens. Nothing here computes
  * a model quantity: no softmax, no dot products, no norms.
  *
+ * The store. Before each run it picks the activation store by what fits
+ * (gb.chooseStore): the full store when its bytes fit the tab's budget
+ * (TAB_BYTES less the page's PAGE_BYTES less the wasm memory the model took
+ * at load), else the low-memory store, whose reads recompute what they show
+ * (a head's pattern, a block's hooks). runInfo().store says which.
+ *
+ * Long runs. The views get what they draw, not whole tensors: one head's
+ * pattern as the engine's overview at screen resolution plus the zoomed
+ * region (gb.headPatternView), the top neurons per position and the chosen
+ * neuron columns (gb.topColumns*), a stride of the (h, GELU(h)) pairs.
+ *
  * Used by web/worker.js (in the browser) and by web/tools/make-trace.js (in
  * Node, at build time, for the trace the page draws before the model loads),
  * so the shipped trace and the live page show the same numbers. Every array
@@ -19,6 +30,13 @@ import { stepReads, KIND } from './steps.js';
 import { argmaxRows, counts, layout, pool, scoreGrid } from './lib/lesson-metrics.js';
 import { idsOf } from './lib/ids.js';
 import { keepWindow } from './lib/context-window.js';
+
+/** The tab's memory target and what the page itself takes (issue 16: GPT-2 small at 1,024 tokens under 1.5 GB). */
+export const TAB_BYTES = 1.5e9, PAGE_BYTES = 150e6;
+/** Attention patterns up to this many tokens go to the page whole; longer ones as an overview + zoom. */
+export const FULL_T = 96;
+/** The overview's resolution (pixels per side, at most T), the zoom window's side, the arcs' last tokens. */
+export const OV_PX = 512, OV_SMALL_PX = 150, ZOOM_T = 24, ARC_T = 48;
 
 const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const ivText = (list) => JSON.stringify(list.map((e) => [e.kind, e.layer, e.head ?? null, e.hook ?? null, e.pos ?? null]));
@@ -35,6 +53,24 @@ export class Session {
     this.truncated = 0;
     this.pieceCache = new Map();
     this.cleanCache = null; // the clean run's sampling answer: {key, dist}
+    this.baseBytes = gb.memoryBytes; // wasm memory after the load: the weights (a store that fits reuses later growth)
+    this.keepAll = true;  // the engine's default store
+    this.store = null;
+  }
+
+  /**
+   * Makes the store the one that fits a run of T tokens (gb.chooseStore with
+   * the tab's budget) and applies it when it changes; the engine then
+   * recomputes the run in the new store on the next gb.runAll.
+   */
+  _chooseStore(T) {
+    const budget = Math.max(0, TAB_BYTES - PAGE_BYTES - this.baseBytes);
+    const n = Math.max(1, Math.min(T, this.config.n_positions));
+    // The URL may ask for one store ('low', 'full'); 'auto' chooses by what fits.
+    const mode = this.storeMode || 'auto';
+    const c = mode === 'auto' ? this.gb.chooseStore(n, budget) : { keepAll: mode === 'full', bytes: this.gb.storeBytes(n, mode === 'full') };
+    if (c.keepAll !== this.keepAll) { this.gb.setKeepAll(c.keepAll); this.keepAll = c.keepAll; }
+    this.store = { keepAll: c.keepAll, bytes: c.bytes, budget, mode, fullBytes: c.keepAll ? c.bytes : this.gb.storeBytes(n, true) };
   }
 
   get config() { return this.gb.config; }
@@ -61,7 +97,7 @@ export class Session {
    * carries them; ids outside the vocabulary and past the context are dropped).
    * @param {{prompt: string, gen?: number[], interventions?: object[], seed?: number}} d
    */
-  sync({ prompt, gen = [], interventions = [], seed = 0, src = null, keep = 'end' }) {
+  sync({ prompt, gen = [], interventions = [], seed = 0, src = null, keep = 'end', store = 'auto' }) {
     const gb = this.gb, c = this.config, max = c.n_positions;
     let reset = false;
     if (prompt !== this.prompt || keep !== this.keep) {
@@ -77,6 +113,8 @@ export class Session {
     }
     const want = gen.filter((id) => Number.isInteger(id) && id >= 0 && id < c.vocab_size).slice(0, max - this.promptIds.length);
     const extends_ = !reset && want.length >= this.gen.length && same(want.slice(0, this.gen.length), this.gen);
+    this.storeMode = store;
+    this._chooseStore(this.promptIds.length + want.length);
     if (reset || !extends_) {
       gb.setTokens(this.promptIds);
       if (want.length) gb.appendTokens(want);
@@ -89,7 +127,9 @@ export class Session {
     if (interventions.some((e) => e.kind === 'patch') && src !== this.src) { this._ensureSource(src); this.src = src; this.iv = null; }
     if (this.iv === null || ivText(interventions) !== ivText(this.iv)) this._setInterventions(interventions);
     if (seed !== this.seedValue) { gb.seed(seed); this.seedValue = seed; }
+    const t0 = performance.now();
     gb.runAll();
+    this.runMs = performance.now() - t0; // what this sync computed (a prefill, or nothing): bench/longtasks.js reads it
     return this.runInfo();
   }
 
@@ -116,7 +156,7 @@ export class Session {
   runInfo() {
     const ids = this.ids;
     return { ids, pieces: ids.map((id) => this.piece(id)), nPrompt: this.nPrompt, truncated: this.truncated, context: this.config.n_positions,
-      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null };
+      keep: this.window?.keep || 'end', keptBytes: this.window?.keptBytes || null, store: this.store, runMs: this.runMs ?? null };
   }
 
   /** Appends n tokens drawn by the engine's sampler at the run's RNG position. */
@@ -124,6 +164,7 @@ export class Session {
     const gb = this.gb, max = this.config.n_positions;
     for (let i = 0; i < n && this.promptIds.length + this.gen.length < max; i++) {
       const { token } = gb.sample(sampling);
+      this._chooseStore(this.promptIds.length + this.gen.length + 1);
       gb.appendTokens([token]);
       gb.runAll(); // KV cache: only the new position is computed
       this.gen.push(token);
@@ -196,18 +237,37 @@ export class Session {
     };
   }
 
-  /** The payload one step of the walk draws: what steps.js STEPS[stage].reads names. */
-  step(stage, layer) {
+  /**
+   * The payload one step of the walk draws: what steps.js STEPS[stage].reads
+   * names. view: what the stage view shows of a head's pattern ({head,
+   * allHeads, zoom: [r0, c0] or null}); the payload echoes it.
+   */
+  step(stage, layer, view = {}) {
     const gb = this.gb, c = this.config;
     if (!KIND[stage]) throw new Error(`unknown stage "${stage}"`);
     const reads = stepReads(stage, layer, c.n_layer);
     const L = Math.max(0, Math.min(c.n_layer - 1, layer | 0));
     const T = gb.numTokens;
+    const head = Math.max(0, Math.min(c.n_head - 1, view.head | 0)), allHeads = !!view.allHeads;
     const fields = {};
     for (const [name, r] of Object.entries(reads)) {
-      if (r.hook) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
+      if (!r.fn) { const a = gb.activation(r.hook, { copy: true }); fields[name] = { data: a.data, shape: Array.from(a.shape) }; }
       else if (r.fn === 'attnScoresUnmasked') { const a = gb.attnScoresUnmasked(r.layer); fields[name] = { data: a.data, shape: a.shape }; }
-      else if (r.fn === 'residNorms') {
+      else if (r.fn === 'headPattern') fields[name] = this.headPattern(L, allHeads ? null : head, view.zoom || null);
+      else if (r.fn === 'topNeurons') {
+        const t = gb.topColumns(r.hook, { k: r.k });
+        fields[name] = { ids: t.ids, values: t.values, k: r.k, T };
+      } else if (r.fn === 'neuronColumns') fields[name] = this.neuronColumns(r.hooks, r.by, r.n);
+      else if (r.fn === 'pairSample') {
+        // Every stride-th (h, GELU(h)) pair, at most n of them: a choice of dots, not a model quantity.
+        // Each hook is read and strided before the next read (a zero-copy view dies with the next call).
+        const [x, y] = r.hooks.map((h) => {
+          const a = gb.activation(h).data, stride = Math.max(1, Math.ceil(a.length / r.n)), out = new Float32Array(Math.ceil(a.length / stride));
+          for (let i = 0, p = 0; p < out.length; i += stride, p++) out[p] = a[i];
+          return out;
+        });
+        fields[name] = { x, y, of: T * c.d_mlp };
+      } else if (r.fn === 'residNorms') {
         const out = new Float32Array((c.n_layer + 1) * T);
         out.set(gb.rowNorms('blocks.0.hook_resid_pre'), 0);
         for (let l = 0; l < c.n_layer; l++) out.set(gb.rowNorms(`blocks.${l}.hook_resid_post`), (l + 1) * T);
@@ -219,7 +279,59 @@ export class Session {
       } else throw new Error(`step ${stage}: unknown read ${JSON.stringify(r)}`);
     }
     const block = KIND[stage].group === 'attn' || KIND[stage].group === 'mlp';
-    return { stage, layer: block ? L : -1, T, C: c.n_embd, H: c.n_head, D: c.d_head, M: c.d_mlp, fields };
+    return { stage, layer: block ? L : -1, T, C: c.n_embd, H: c.n_head, D: c.d_head, M: c.d_mlp, fields, view: { head, allHeads } };
+  }
+
+  /**
+   * What the stage view draws of block L's attention pattern, from the
+   * engine's headPatternView: for one head (or every head, head null) the
+   * whole T x T pattern when T <= FULL_T, else an overview (each pixel the
+   * max of its cells) at screen resolution plus, for one head, the zoom
+   * window at full resolution (rows and keys [r0, r0 + ZOOM_T) x [c0, ...),
+   * default the last ones) and the arcs' square of the last ARC_T tokens.
+   */
+  headPattern(L, head, zoom) {
+    const gb = this.gb, T = gb.numTokens, H = this.config.n_head;
+    const heads = head == null ? Array.from({ length: H }, (_, h) => h) : [head];
+    const out = { T, layer: L, heads: [] };
+    for (const h of heads) {
+      if (T <= FULL_T) { out.heads.push({ head: h, full: gb.headPatternView(L, h, { zoom: { rows: [0, T], keys: [0, T] } }).zoom }); continue; }
+      const px = Math.min(T, head == null ? OV_SMALL_PX : OV_PX);
+      const e = { head: h, overview: null, zoom: null };
+      const z = Math.min(T, ZOOM_T);
+      const r0 = zoom ? Math.max(0, Math.min(T - z, zoom[0] | 0)) : T - z, c0 = zoom ? Math.max(0, Math.min(T - z, zoom[1] | 0)) : T - z;
+      const v = gb.headPatternView(L, h, { overview: { width: px, height: px, mode: 'max' }, zoom: head == null ? null : { rows: [r0, r0 + z], keys: [c0, c0 + z] } });
+      e.overview = { data: v.overview, bh: px, bw: px, mode: 'max' };
+      if (v.zoom) e.zoom = { r0, c0, rows: z, cols: z, data: v.zoom };
+      out.heads.push(e);
+    }
+    if (head != null && T > FULL_T) {
+      const a = Math.max(0, T - ARC_T);
+      out.arcs = { from: a, n: T - a, data: gb.headPatternView(L, head, { zoom: { rows: [a, T], keys: [a, T] } }).zoom };
+    }
+    return out;
+  }
+
+  /** A zoom window of one head's pattern: rows [r0, r0 + rows) x keys [c0, c0 + cols). */
+  patternZoom({ layer, head, r0, c0, rows, cols }) {
+    return this.gb.headPatternView(layer, head, { zoom: { rows: [r0, r0 + rows], keys: [c0, c0 + cols] } }).zoom;
+  }
+
+  /**
+   * The n neurons whose largest |value| of hook `by` at any position is
+   * largest (the engine's ranking), in index order, and each hook's values
+   * at those neurons for every position: {ids, T, [field]: [T * n]}.
+   */
+  neuronColumns(hooks, by, n) {
+    const gb = this.gb, T = gb.numTokens;
+    const ids = Int32Array.from(gb.topColumnsAbsMax(hooks[by], n).ids).sort();
+    const out = { ids, T };
+    for (const [field, name] of Object.entries(hooks)) {
+      const a = gb.activation(name).data, M = a.length / T, v = new Float32Array(T * ids.length);
+      for (let t = 0; t < T; t++) for (let j = 0; j < ids.length; j++) v[t * ids.length + j] = a[t * M + ids[j]];
+      out[field] = v;
+    }
+    return out;
   }
 
   /**

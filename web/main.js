@@ -18,7 +18,7 @@ import { loaderView, readModelFiles } from './views/loader/loader.js';
 import { tokensView } from './views/tokens/tokens.js';
 import { stagemapView } from './views/stagemap/stagemap.js';
 import { controlsView } from './views/controls/controls.js';
-import { stageView } from './views/stage/stage.js';
+import { stageView, stepView, readsHeadPattern } from './views/stage/stage.js';
 import { samplingView } from './views/sampling/sampling.js';
 import { ablationView } from './views/ablation/ablation.js';
 import { lensView } from './views/lens/lens.js';
@@ -131,6 +131,7 @@ async function refreshRun() {
     }
     const a = await ask('run', 'run', {}, runKey, { prompt: s.prompt });
     if (!a) return;
+    performance.mark('glassbox:run', { detail: { runMs: a.runMs, tokens: a.ids.length, store: a.store } }); // bench/longtasks.js: the prefill's time in the engine
     await Promise.all([refreshStep(), refreshSampling(), refreshLens(), refreshLesson()]);
   });
 }
@@ -138,7 +139,8 @@ async function refreshRun() {
 async function refreshStep() {
   if (!live()) return;
   const s = store.get();
-  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer }));
+  // Steps that draw a head's pattern carry the head (and the zoom window): the engine sends what is drawn.
+  await guard('stage', () => ask('stepData', 'step', { stage: s.stage, layer: s.layer, view: stepView(s) }));
 }
 
 async function refreshPredict() {
@@ -300,6 +302,12 @@ const actions = {
     }
   },
   loadUrl: (url) => { store.set({ model: url }); return loadModel({ url }); },
+  /** A zoom window of one head's pattern from the engine (overview.js asks when the window moves); null if the run changed. */
+  async patternZoom(a) {
+    const s = store.get(), key = runKey(s);
+    const z = await client.call('patternZoom', { state: runDesc(s), ...a });
+    return runKey(store.get()) === key ? z : null;
+  },
   /** CSS px embed.html needs to show view at width (drawn off-screen; lens and ablation data fetched first). */
   async embedHeight(view, width) {
     // Off-screen views have no current answer: ask for it first (the embed will show it).
@@ -322,7 +330,7 @@ Object.assign(actions, interp.actions);
 // ------------------------------------------------------------ reacting to state
 store.subscribe((s, changed) => {
   const has = (...k) => k.some((x) => changed.includes(x));
-  if (has('prompt', 'keep')) refreshRunSoon();
+  if (has('prompt', 'keep', 'store')) refreshRunSoon();
   // Generate sets gen itself and refreshes what it needs per token.
   else if (has('gen', 'interventions') && !s.generating) refreshRun();
   else if (has('seed', 'temperature', 'topK', 'topP')) refreshSampling();
@@ -330,12 +338,13 @@ store.subscribe((s, changed) => {
     if (!live() && trace && trace.steps[stepId(s.stage, s.layer)] && runKey(s) === trace.key) store.set({ stepData: { ...trace.steps[stepId(s.stage, s.layer)], key: trace.key } });
     refreshStep();
   }
+  else if (has('head', 'allHeads') && readsHeadPattern(s.stage) && !has('prompt', 'gen', 'interventions')) refreshStep();
   if (has('lessonStep', 'layer', 'head') && !has('prompt', 'gen', 'interventions')) refreshLesson();
   if (has(...URL_KEYS)) syncUrlSoon();
   scheduleRender(changed);
 });
 const URL_KEYS = ['model', 'prompt', 'stage', 'layer', 'head', 'allHeads', 'temperature', 'topK', 'topP', 'seed', 'gen', 'interventions', 'view', 'lesson', 'lessonStep',
-  'keep', 'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
+  'keep', 'store', 'src', 'target', 'distractor', 'patchHook', 'dlaHead', 'headSort', 'headSeed', 'mlpLayer', 'reagentSeed'];
 const syncUrlSoon = debounce(() => {
   const s = store.get();
   if (s.model.startsWith('local:')) return; // a link cannot carry files from this computer
@@ -350,6 +359,15 @@ function scheduleRender(changed) {
   for (const c of changed) pendingChanged.add(c);
   if (!frame) frame = requestAnimationFrame(renderAll);
 }
+/* Views render in slices: each in its own task once the frame's task has
+ * spent SLICE_MS, so no main-thread task holds every view's render (at 256
+ * tokens the tokens, stage, sampling and tool views together took 100-170 ms
+ * in one task while generating). Each view renders the state as it is when
+ * its turn comes. */
+const SLICE_MS = 24;
+const toRender = new Set(); // mounted entries waiting for their render
+const yieldTask = (() => { const ch = new MessageChannel(); let cb = null; ch.port1.onmessage = () => { const f = cb; cb = null; f?.(); }; return (f) => { cb = f; ch.port2.postMessage(0); }; })();
+let draining = false;
 function renderAll() {
   frame = 0;
   const s = store.get();
@@ -358,11 +376,22 @@ function renderAll() {
   for (const m of mounted) {
     if (m.badge && (changed.has('*') || changed.has('interventions') || changed.has('lesson'))) renderBadge(m.badge, s, actions, m.name === 'lesson' && !s.lesson);
     if (m.notice && (changed.has('*') || changed.has('config'))) renderIdsNotice(m.notice, s);
-    if (!changed.has('*') && !m.watch.some((k) => changed.has(k))) continue;
+    if (changed.has('*') || m.watch.some((k) => changed.has(k))) toRender.add(m);
+  }
+  if (!draining) drain();
+}
+function drain() {
+  draining = true;
+  const start = performance.now();
+  for (const m of mounted) {
+    if (!toRender.has(m)) continue;
+    if (performance.now() - start > SLICE_MS) { yieldTask(drain); return; }
+    toRender.delete(m);
     const t0 = performance.now(); // bench/longtasks.js reads these measures: which view a long task was
-    try { m.view.render(m.el, s); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
+    try { m.view.render(m.el, store.get()); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
     performance.measure(`render:${m.name}`, { start: t0 });
   }
+  draining = false;
   markNow('glassbox:render');
 }
 function wants(name) { return mounted.some((m) => m.name === name); }
@@ -460,6 +489,7 @@ async function measureBoot(state) {
   await mount();
   pendingChanged.add('*');
   renderAll();
+  while (draining) await new Promise((r) => setTimeout(r, 5)); // the views render in slices
   await document.fonts?.ready;
   reportMeasured();
 }

@@ -37,6 +37,8 @@
  *     mlpLayer     number   the block whose most active neurons are listed
  *     reagentSeed  number   ReAGent's replacement seed
  *     keep         string   a prompt longer than the context keeps its 'end' (last tokens) or 'start'
+ *     store        string   the activation store: 'auto' (by what fits the tab), 'low' (low-memory:
+ *                           views recompute what they show) or 'full' (every activation kept)
  *   what the engine returned (set by main.js from worker replies):
  *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
  *     config   model hyper-parameters (glassbox.js config) or null
@@ -83,6 +85,7 @@ export const DEFAULTS = Object.freeze({
   mlpLayer: 0,
   reagentSeed: 1,
   keep: 'end',
+  store: 'auto',
 });
 
 /** URL parameter name -> [state field, type]. Short names keep links short. */
@@ -112,6 +115,7 @@ export const URL_FIELDS = Object.freeze({
   ml: ['mlpLayer', 'int'],
   rseed: ['reagentSeed', 'int'],
   keep: ['keep', 'keep'],
+  store: ['store', 'store'],
 });
 
 const LIMITS = {
@@ -127,6 +131,7 @@ function parseValue(type, field, text) {
   if (type === 'string') return text;
   if (type === 'lesson') return LESSON_NAMES.includes(text) ? text : undefined;
   if (type === 'keep') return text === 'start' || text === 'end' ? text : undefined;
+  if (type === 'store') return ['auto', 'low', 'full'].includes(text) ? text : undefined;
   if (type === 'iv') return text ? text.split(',').map(parseIv).filter(Boolean).slice(0, 256) : [];
   if (type === 'bool') return text === '1' || text === 'true' ? true : text === '0' || text === 'false' ? false : undefined;
   if (type === 'ids') return text ? text.split(',').filter((s) => /^\d{1,7}$/.test(s)).map(Number).slice(0, 4096) : [];
@@ -295,5 +300,5 @@ const hasPatch = (s) => s.interventions.some((e) => e.kind === 'patch');
 /** What the sampling answers depend on: the run plus seed and settings. */
 export const sampleKey = (s) => JSON.stringify([runKey(s), s.seed, s.temperature, s.topK, s.topP]);
 /** The run's description the worker applies before it answers. */
-export const runDesc = (s) => ({ prompt: s.prompt, keep: s.keep, gen: s.gen, interventions: s.interventions, seed: s.seed, src: hasPatch(s) ? s.src : null });
+export const runDesc = (s) => ({ store: s.store, prompt: s.prompt, keep: s.keep, gen: s.gen, interventions: s.interventions, seed: s.seed, src: hasPatch(s) ? s.src : null });
 export const samplingOf = (s) => ({ temperature: s.temperature, topK: s.topK, topP: s.topP });

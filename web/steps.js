@@ -9,6 +9,12 @@
  *   { fn: 'attnScoresUnmasked' }  gb.attnScoresUnmasked(L): [H, T, T], q·k × the model's scale, no mask
  *   { fn: 'residNorms' }       gb.rowNorms of blocks.0.hook_resid_pre and every block's hook_resid_post
  *   { fn: 'topTokens', k }     gb.topTokens(pos, k) at every position
+ *   { fn: 'headPattern' }      gb.headPatternView of block L: the view's head (or every head)
+ *                              whole up to 96 tokens, else an overview + the zoom window
+ *   { fn: 'topNeurons', hook, k }  gb.topColumns: each position's k largest neurons
+ *   { fn: 'neuronColumns', hooks: {field: hook}, by, n }  the n neurons of largest |value| of
+ *                              hooks[by] (gb.topColumnsAbsMax) and every hook's values at them
+ *   { fn: 'pairSample', hooks: [a, b], n }  every stride-th (a, b) pair, at most n
  *   { fn: 'predict' }          the sampling answer (main.js's predict; the stage view reuses it)
  * figs: what the stage view draws, in order; `chart` names a renderer of
  *   stage.js CHARTS and `of` the fields it may read (it can read no other:
@@ -68,7 +74,7 @@ export const STEPS = [
   { key: 'softmax', group: 'attn', name: 'Softmax: attention pattern', short: 'softmax',
     explain: 'Each row of scores becomes a probability distribution: exponentiate and divide by the row sum. Row i now says how much position i attends to each earlier position; every row sums to 1. The arcs show the same weights: hover a token to see where it looks.',
     formula: 'A[i, j] = exp(score[i, j]) / Σ_j′ exp(score[i, j′])',
-    reads: { pattern: 'blocks.{L}.attn.hook_pattern' },
+    reads: { pattern: { fn: 'headPattern' } },
     figs: [
       { chart: 'attn', of: ['pattern'], prob: true, title: 'Attention pattern', note: 'each row sums to 1' },
       { chart: 'arcs', of: ['pattern'], title: 'Where each token looks', note: 'hover or tab to a token to see its row' },
@@ -76,7 +82,7 @@ export const STEPS = [
   { key: 'mix', group: 'attn', name: 'Weighted sum of values', short: 'Σ A·v',
     explain: 'Each position’s output for this head is the average of the value vectors, weighted by its attention row. This is the only place where information moves between positions.',
     formula: 'z_i = Σ_j A[i, j] · v_j',
-    reads: { pattern: 'blocks.{L}.attn.hook_pattern', v: 'blocks.{L}.attn.hook_v', z: 'blocks.{L}.attn.hook_z' },
+    reads: { pattern: { fn: 'headPattern' }, v: 'blocks.{L}.attn.hook_v', z: 'blocks.{L}.attn.hook_z' },
     figs: [
       { chart: 'attn', of: ['pattern'], prob: true, title: 'Pattern A' },
       { chart: 'headMatrix', of: ['v'], title: 'Values v' },
@@ -118,26 +124,27 @@ export const STEPS = [
   { key: 'up', group: 'mlp', name: 'MLP up-projection', short: 'up',
     explain: 'Each position is processed on its own now. A matrix widens the vector to the MLP size (four times the model width in GPT-2): each of these numbers is one “neuron”. The table lists each position’s most active neurons.',
     formula: 'h = LN(x_mid)·W_in + b_in',
-    reads: { x: 'blocks.{L}.ln2.hook_normalized', pre: 'blocks.{L}.mlp.hook_pre' },
+    reads: { x: 'blocks.{L}.ln2.hook_normalized', pre: 'blocks.{L}.mlp.hook_pre', top: { fn: 'topNeurons', hook: 'blocks.{L}.mlp.hook_pre', k: 5 } },
     figs: [
       { chart: 'matrix', of: ['x'], title: 'Normalised input' },
       { chart: 'matrix', of: ['pre'], title: 'MLP pre-activations h', colName: 'neuron' },
-      { chart: 'neurons', of: ['pre'], title: 'Top neurons per position', note: 'largest pre-activations' },
+      { chart: 'neurons', of: ['top'], title: 'Top neurons per position', note: 'largest pre-activations' },
     ] },
   { key: 'gelu', group: 'mlp', name: 'GELU', short: 'GELU',
     explain: 'A smooth non-linearity: large positive inputs pass through, negative ones are squashed towards zero. Without it, the whole network would collapse into one linear map. Compare each neuron before and after.',
     formula: 'GELU(h) = ½ h (1 + tanh(√(2/π) (h + 0.044715 h³)))',
-    reads: { pre: 'blocks.{L}.mlp.hook_pre', post: 'blocks.{L}.mlp.hook_post' },
+    reads: { cols: { fn: 'neuronColumns', hooks: { pre: 'blocks.{L}.mlp.hook_pre', post: 'blocks.{L}.mlp.hook_post' }, by: 'post', n: 24 },
+      points: { fn: 'pairSample', hooks: ['blocks.{L}.mlp.hook_pre', 'blocks.{L}.mlp.hook_post'], n: 4000 } },
     figs: [
-      { chart: 'neuronPair', of: ['pre', 'post'], titles: ['Before GELU (h)', 'After GELU'], n: 24 },
-      { chart: 'geluPoints', of: ['pre', 'post'], title: 'GELU(h) for every neuron and position', note: 'each dot is one (h, GELU(h)) pair of this prompt' },
+      { chart: 'neuronPair', of: ['cols'], titles: ['Before GELU (h)', 'After GELU'] },
+      { chart: 'geluPoints', of: ['points'], title: 'GELU(h) for every neuron and position', note: 'each dot is one (h, GELU(h)) pair of this prompt' },
     ] },
   { key: 'down', group: 'mlp', name: 'MLP down-projection', short: 'down',
     explain: 'A second matrix maps the active neurons back to the model width. This is what the MLP writes into the residual stream.',
     formula: 'mlp_out = GELU(h)·W_out + b_out',
-    reads: { post: 'blocks.{L}.mlp.hook_post', out: 'blocks.{L}.hook_mlp_out' },
+    reads: { cols: { fn: 'neuronColumns', hooks: { post: 'blocks.{L}.mlp.hook_post' }, by: 'post', n: 32 }, out: 'blocks.{L}.hook_mlp_out' },
     figs: [
-      { chart: 'neuronSubset', of: ['post'], title: 'Active neurons GELU(h)', n: 32 },
+      { chart: 'neuronSubset', of: ['cols'], title: 'Active neurons GELU(h)' },
       { chart: 'matrix', of: ['out'], title: 'MLP output' },
     ] },
   { key: 'resid2', group: 'mlp', name: 'Residual add (MLP)', short: '+',
@@ -190,7 +197,11 @@ export function stepReads(key, layer, nLayer) {
   const L = Math.max(0, Math.min(nLayer - 1, layer | 0));
   const out = {};
   for (const [field, r] of Object.entries(st.reads)) {
-    out[field] = typeof r === 'string' ? { hook: r.replace('{L}', L).replace('{last}', nLayer - 1) } : { ...r, layer: L };
+    const name = (h) => h.replace('{L}', L).replace('{last}', nLayer - 1);
+    if (typeof r === 'string') { out[field] = { hook: name(r) }; continue; }
+    out[field] = { ...r, layer: L };
+    if (r.hook) out[field].hook = name(r.hook);
+    if (r.hooks) out[field].hooks = Array.isArray(r.hooks) ? r.hooks.map(name) : Object.fromEntries(Object.entries(r.hooks).map(([k, h]) => [k, name(h)]));
   }
   return out;
 }

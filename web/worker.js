@@ -21,7 +21,8 @@
  *   tokenize  {text}                      -> {ids, pieces, spans}
  *   run       {state}                     -> run              the run's tokens
  *   generate  {state, n, sampling}        -> {gen, run}       append n sampled tokens (KV cache)
- *   step      {state, stage, layer}       -> payload          engine.js step
+ *   step      {state, stage, layer, view} -> payload          engine.js step (view: the head the stage view shows)
+ *   patternZoom {state, layer, head, r0, c0, rows, cols} -> Float32Array   a zoom window of one head's pattern
  *   predict   {state, sampling, k}        -> prediction       engine.js predict
  *   compare   {state, sampling, k}        -> {clean, run}     engine.js compare
  *   lens      {state, maxPos}             -> grid             engine.js lens
@@ -99,7 +100,8 @@ const verbs = {
   tokenize: ({ text }) => needSession().tokenize(text),
   run: ({ state }) => synced(state).runInfo(),
   generate: ({ state, ...a }) => synced(state).generate(a),
-  step: ({ state, stage, layer }) => synced(state).step(stage, layer),
+  step: ({ state, stage, layer, view }) => synced(state).step(stage, layer, view),
+  patternZoom: ({ state, ...a }) => synced(state).patternZoom(a),
   predict: ({ state, ...a }) => synced(state).predict(a),
   compare: ({ state, ...a }) => synced(state).compare(a),
   lens: ({ state, ...a }) => synced(state).lens(a),

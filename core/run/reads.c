@@ -110,3 +110,76 @@ gb_status gb_row_norms(gb_ctx *ctx, int hook, int layer, float *out, size_t cap)
     }
     return GB_OK;
 }
+
+/* ------------------------------------------------------------------ top columns (neurons) */
+/* Whether (a, ia) comes before (b, ib): larger value first, ties by the lower
+ * column; NaN after everything. */
+static int col_before(float a, int ia, float b, int ib) {
+    if (a != a) return 0;
+    if (b != b) return 1;
+    return a > b || (a == b && ia < ib);
+}
+
+/* The k best of v[0..n) in col_before order into ids/vals (insertion into a
+ * sorted list of k: O(n k), no sort of n, k is a table's width). */
+static void top_cols_of(const float *v, size_t stride, int n, int k, int32_t *ids, float *vals) {
+    int cnt = 0;
+    for (int j = 0; j < n; j++) {
+        float x = v[(size_t)j * stride];
+        if (cnt == k && !col_before(x, j, vals[k - 1], ids[k - 1])) continue;
+        int p = cnt < k ? cnt++ : k - 1;
+        while (p > 0 && col_before(x, j, vals[p - 1], ids[p - 1])) {
+            vals[p] = vals[p - 1];
+            ids[p] = ids[p - 1];
+            p--;
+        }
+        vals[p] = x;
+        ids[p] = j;
+    }
+}
+
+static gb_status top_cols_input(gb_ctx *ctx, const char *what, int hook, int layer, int k, const float **x, int *T,
+                                int *n) {
+    gb_shape sh;
+    gb_status s = gb_activation_data(ctx, hook, layer, x, &sh);
+    if (s) return s;
+    if (sh.ndim != 2)
+        return GB_FAIL(&ctx->err, GB_E_ARG, "%s needs a [T, n] activation; %s is %d-dimensional", what,
+                       gb_hook_pattern(hook), sh.ndim);
+    *T = sh.shape[0];
+    *n = sh.shape[1];
+    if (k < 1 || k > *n) return GB_FAIL(&ctx->err, GB_E_ARG, "%s: k must be 1..%d, got %d", what, *n, k);
+    return GB_OK;
+}
+
+gb_status gb_top_columns(gb_ctx *ctx, int hook, int layer, int pos0, int n_pos, int k, int32_t *ids, float *vals) {
+    if (!ctx || !ids || !vals) return GB_E_ARG;
+    gb_status s = need_model(ctx);
+    const float *x;
+    int T, n;
+    if (s || (s = top_cols_input(ctx, "top columns", hook, layer, k, &x, &T, &n))) return s;
+    if (pos0 < 0 || n_pos < 1 || pos0 + n_pos > T)
+        return GB_FAIL(&ctx->err, GB_E_RANGE, "top columns: positions [%d, %d) must lie in [0, %d)", pos0, pos0 + n_pos,
+                       T);
+    for (int t = 0; t < n_pos; t++)
+        top_cols_of(x + (size_t)(pos0 + t) * n, 1, n, k, ids + (size_t)t * k, vals + (size_t)t * k);
+    return GB_OK;
+}
+
+gb_status gb_top_columns_absmax(gb_ctx *ctx, int hook, int layer, int k, int32_t *ids, float *scores) {
+    if (!ctx || !ids || !scores) return GB_E_ARG;
+    gb_status s = need_model(ctx);
+    const float *x;
+    int T, n;
+    if (s || (s = top_cols_input(ctx, "top columns (|max|)", hook, layer, k, &x, &T, &n))) return s;
+    float *m = calloc((size_t)n, sizeof(float));
+    if (!m) return GB_FAIL(&ctx->err, GB_E_OOM, "top columns: out of memory for %d columns", n);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < n; j++) {
+            float a = fabsf(x[(size_t)t * n + j]);
+            if (a > m[j]) m[j] = a;
+        }
+    top_cols_of(m, 1, n, k, ids, scores);
+    free(m);
+    return GB_OK;
+}

@@ -75,12 +75,14 @@ describe('a prompt longer than the context', { skip: skip || false }, () => {
     await page.locator('.stage-card .ov-canvas').scrollIntoViewIfNeeded();
     const box = await page.locator('.stage-card .ov-canvas').boundingBox();
     await page.mouse.click(box.x + 2, box.y + 2);
-    assert.match(await page.textContent('.ov-zoom-title'), /rows 1–24, columns 1–24/);
+    // The engine answers the new window (overview.js asks the worker), then the zoom is drawn.
+    const title = (re) => page.waitForFunction((src) => new RegExp(src).test(document.querySelector('.ov-zoom-title')?.textContent || ''), re.source);
+    await title(/rows 1–24, columns 1–24/);
     // Focused, it takes the arrow keys and says so; Esc gives them back to stepping.
     await page.focus('.stage-card .ov-canvas');
     assert.match(await page.textContent('.kbd-hint'), /arrow keys now move the zoom window/);
     await page.keyboard.press('ArrowDown');
-    assert.match(await page.textContent('.ov-zoom-title'), /rows 7–30/);
+    await title(/rows 7–30/);
     assert.equal(await page.textContent('.stage-title'), 'Softmax: attention pattern');
     await page.keyboard.press('Escape');
     await page.keyboard.press('ArrowRight');

@@ -1,7 +1,8 @@
 /* test_reads.c — the run's intervention list, and the reads the views use
  * instead of doing model math in JS: unmasked attention scores, each
- * position's top tokens, row norms, and the logit lens's own scratch. Each is
- * checked against a double-precision recomputation in this file. */
+ * position's top tokens, row norms, the logit lens's own scratch, and the
+ * top columns (neurons) of a [T, n] activation. Each is checked against a
+ * recomputation in this file (double precision, or its own ranking). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,53 @@ static void check_reads(gb_ctx *ctx) {
     CHECK(lid[0] == fid[0] && fabs(lp[0] - fp[0]) < 1e-5, "the lens after the last block is the model's own prediction");
 }
 
+/* Top columns vs this file's own ranking: each returned column's rank among
+ * all columns (count of columns that come before it) must be its row. */
+static int before(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
+
+static void check_top_columns(gb_ctx *ctx) {
+    int32_t ids[9] = {5, 3, 5, 3, 8, 1, 2, 5, 9};
+    gb_set_tokens(ctx, ids, 9);
+    gb_run_all(ctx);
+    const gb_config *c = gb_get_config(ctx);
+    int T = 9, M = c->d_mlp, k = 6;
+    int h = hook("blocks.0.mlp.hook_pre");
+    for (int L = 0; L < c->n_layer; L++) {
+        int32_t got[9 * 6];
+        float val[9 * 6];
+        CHECK(gb_top_columns(ctx, h, L, 2, 7, k, got, val) == GB_OK, "top columns: %s", gb_error_message(ctx));
+        const float *x = act(ctx, "blocks.0.mlp.hook_pre", L);
+        for (int t = 0; t < 7; t++)
+            for (int i = 0; i < k; i++) {
+                const float *row = x + (size_t)(t + 2) * M;
+                int j = got[t * k + i], rank = 0;
+                for (int m = 0; m < M; m++) rank += before(row[m], m, row[j], j);
+                CHECK(rank == i && val[t * k + i] == row[j], "block %d position %d: row %d is column %d of rank %d", L,
+                      t + 2, i, j, rank);
+            }
+        /* columns by their largest |value| over every position */
+        int32_t top[6];
+        float sc[6];
+        CHECK(gb_top_columns_absmax(ctx, h, L, k, top, sc) == GB_OK, "absmax: %s", gb_error_message(ctx));
+        double *m = calloc((size_t)M, sizeof(double));
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < M; j++) m[j] = fmax(m[j], fabs((double)x[(size_t)t * M + j]));
+        for (int i = 0; i < k; i++) {
+            int rank = 0;
+            for (int j = 0; j < M; j++) rank += before((float)m[j], j, (float)m[top[i]], top[i]);
+            CHECK(rank == i && sc[i] == (float)m[top[i]], "block %d: |max| column %d has rank %d", L, i, rank);
+        }
+        free(m);
+    }
+    int32_t one[1];
+    float v1[1];
+    CHECK(gb_top_columns(ctx, h, 0, 8, 2, 1, one, v1) == GB_E_RANGE, "positions past T are refused: %s",
+          gb_error_message(ctx));
+    CHECK(gb_top_columns(ctx, h, 0, 0, 1, M + 1, one, v1) == GB_E_ARG, "k > n is refused: %s", gb_error_message(ctx));
+    CHECK(gb_top_columns(ctx, hook("blocks.0.attn.hook_q"), 0, 0, 1, 1, one, v1) == GB_E_ARG,
+          "a [T, H, D] hook is refused: %s", gb_error_message(ctx));
+}
+
 int main(void) {
     synth_model m;
     synth_make(&m, 2, 3, 12, 32);
@@ -144,8 +192,10 @@ int main(void) {
     CHECK(synth_load(ctx, &m) == GB_OK, "load: %s", gb_error_message(ctx));
     check_interventions(ctx, &m);
     check_reads(ctx);
+    check_top_columns(ctx);
     gb_set_keep_all(ctx, 0);
     check_reads(ctx); /* the low-memory store recomputes q for the unmasked scores */
+    check_top_columns(ctx); /* and the block for hook_pre */
     gb_destroy(ctx);
     synth_free(&m);
     return CHECK_DONE("test_reads");

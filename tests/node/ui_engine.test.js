@@ -82,15 +82,18 @@ test('a seed change is only a seed change; gen shrinking rebuilds the run', { sk
   assert.equal(s.gb.numPromptTokens, s.promptIds.length, 'generated tokens stay generated');
 });
 
+/* Block L's whole pattern [H, T, T] as the stage view receives it for every head (T <= 96: whole heads). */
+const patternOf = (s, L) => s.step('softmax', L, { allHeads: true }).fields.pattern.heads.flatMap((e) => Array.from(e.full));
+
 test('interventions: every answer reads the intervened run, and clear gives the clean one back', { skip }, async () => {
   const s = await session();
   const sampling = { temperature: 0.8, topK: 40, topP: 0.95 };
   const st = { prompt: 'The cat sat on the mat because it was', gen: [], interventions: [], seed: 42 };
   const iv = [{ kind: 'ablate-zero', layer: 0, head: 1 }, { kind: 'ablate-zero', layer: 0, head: 2 }];
   s.sync(st);
-  const clean = { p: s.predict({ sampling }), pat: s.step('softmax', 3).fields.pattern.data, lens: s.lens({}) };
+  const clean = { p: s.predict({ sampling }), pat: patternOf(s, 3), lens: s.lens({}) };
   s.sync({ ...st, interventions: iv });
-  const run = { p: s.predict({ sampling }), pat: s.step('softmax', 3).fields.pattern.data, lens: s.lens({}) };
+  const run = { p: s.predict({ sampling }), pat: patternOf(s, 3), lens: s.lens({}) };
   // The same numbers from the JS API directly (an independent path: no Session).
   const gb = await Glassbox.create({ wasm: fs.readFileSync(WASM) });
   await gb.loadModelFromUrl(pathToFileURL(`${MODEL}/`));
@@ -111,7 +114,7 @@ test('interventions: every answer reads the intervened run, and clear gives the 
   assert.equal(s.gb.interventions().length, 2, 'the comparison leaves the run intervened');
   s.sync(st);
   assert.equal(s.predict({ sampling }).token, clean.p.token, 'clear: back to the clean draw');
-  assert.deepEqual(Array.from(s.step('softmax', 3).fields.pattern.data), Array.from(clean.pat));
+  assert.deepEqual(patternOf(s, 3), Array.from(clean.pat));
   gb.destroy();
 });
 
@@ -123,7 +126,7 @@ test('every step has a payload shaped by T and the config, read from the engine'
   assert.equal(all.length, 1 + 14 * c.n_layer + 3);
   const at = (id) => all[stepList(c.n_layer).findIndex((x) => x.id === id)].fields;
   assert.equal(at('embed').tok.data.length, T * c.n_embd);
-  assert.equal(at('b0.softmax').pattern.data.length, c.n_head * T * T);
+  assert.equal(at('b0.softmax').pattern.heads[0].full.length, T * T, 'a short run: the head in view, whole');
   assert.equal(at('b0.mask').masked.data[1], -Infinity, 'masked score above the diagonal');
   const sc = at('b1.scores').scores.data, masked = s.gb.activation('blocks.1.attn.hook_attn_scores', { copy: true }).data;
   for (let h = 0; h < c.n_head; h++) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
@@ -131,7 +134,10 @@ test('every step has a payload shaped by T and the config, read from the engine'
     if (j <= i) assert.equal(sc[k], masked[k], 'the scores step is hook_attn_scores where the mask keeps it');
     else assert.ok(Number.isFinite(sc[k]), 'and keeps the future');
   }
-  assert.equal(at('b1.gelu').post.data.length, T * c.d_mlp);
+  assert.equal(at('b1.gelu').cols.post.length, T * 24);
+  const nPairs = T * c.d_mlp;
+  assert.equal(at('b1.gelu').points.x.length, Math.ceil(nPairs / Math.ceil(nPairs / 4000)), 'every stride-th pair, at most 4,000');
+  assert.equal(at('b1.up').top.ids.length, T * 5);
   assert.equal(at('b1.resid2').norms.data.length, (c.n_layer + 1) * T);
   assert.equal(at('logits').top.rows.length, T);
   // Every field of every step is one the step table lists.

@@ -21,7 +21,7 @@ import { CHARTS, fieldsFor } from '../../web/views/stage/stage.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WEB = path.join(ROOT, 'web');
 const WASM = path.join(ROOT, 'build/wasm/glassbox.wasm');
-const FNS = ['attnScoresUnmasked', 'residNorms', 'topTokens', 'predict'];
+const FNS = ['attnScoresUnmasked', 'residNorms', 'topTokens', 'predict', 'headPattern', 'topNeurons', 'neuronColumns', 'pairSample'];
 
 test('the step table lists what every step reads and draws, and nothing else is drawn', () => {
   for (const st of STEPS) {
@@ -58,7 +58,8 @@ test('every hook the step table names exists in the engine', { skip: !fs.existsS
   for (const st of STEPS) {
     for (let L = 0; L < nL; L++) {
       for (const [name, r] of Object.entries(stepReads(st.key, L, nL))) {
-        if (r.hook) assert.doesNotThrow(() => gb.activationShape(r.hook), `${st.key} L${L}: ${name} = ${r.hook}`);
+        const hooks = [r.hook, ...Object.values(r.hooks || {})].filter(Boolean);
+        for (const h of hooks) assert.doesNotThrow(() => gb.activationShape(h), `${st.key} L${L}: ${name} = ${h}`);
       }
     }
   }
@@ -73,6 +74,7 @@ const RULES = [
   [/Math\.log\s*\(/, 'log: log-softmax'],
   [/\+=\s*[A-Za-z_$][\w$.]*\[[^\]]+\]\s*\*\s*[A-Za-z_$][\w$.]*\[/, 'a dot-product loop: scores, logits, a projection'],
   [/\*\*\s*2|\+=\s*\(?([A-Za-z_$][\w$.]*\[[^\]]+\])\s*\*\s*\1/, 'a sum of squares: a norm or a variance'],
+  [/\.sort\(\s*\(\s*[\w$]+\s*,\s*[\w$]+\s*\)\s*=>\s*[\w$.]+\[[^\]]*[A-Za-z_$]/, 'a sort by activations: picking top neurons (the engine ranks them: topColumns)'],
   [/\b(fullScores|topPerPosition|residNorms|lastProbs|softmax|layerNorm|layer_norm)\s*\(/, 'a model-math helper'],
 ];
 /* Allowed, each with its reason. */
@@ -118,6 +120,8 @@ test('the scan finds the code it replaced (it can fail)', () => {
     norm: 'for (let i = 0; i < C; i++) s += x[t * C + i] ** 2;',
     gelu: 'const gelu = (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));',
     helper: 'const before = this.lastProbs();',
+    topNeurons: 'return Array.from(score.keys()).sort((x, y) => score[y] - score[x]).slice(0, n);',
+    neuronTable: 'const row = Array.from({ length: M }, (_, m) => m).sort((x, y) => a[t * M + y] - a[t * M + x]).slice(0, k);',
     variance: 'for (let i = 0; i < C; i++) v += x[i] * x[i];',
   };
   for (const [what, code] of Object.entries(old)) assert.ok(scan('engine.js', code).length > 0, what);

@@ -1,6 +1,8 @@
 /* views.js — calls for views of long runs, installed on Glassbox's prototype
- * (engine.js): the activation store's size and choice, and one head's
- * attention pattern computed for the view that draws it (C: core/run/views.c).
+ * (engine.js): the activation store's size and choice, one head's attention
+ * pattern computed for the view that draws it (C: core/run/views.c), and the
+ * top columns (neurons) of a [T, n] activation for the tables a view draws
+ * (C: core/run/reads.c), so a page never sorts activations itself.
  * See glassbox.js's header (Views of long runs). */
 import { GlassboxError } from './errors.js';
 
@@ -61,5 +63,42 @@ export const viewMethods = {
         zoom: zoom ? this.HEAPF32.slice(zp >>> 2, (zp >>> 2) + zn) : null,
       };
     } finally { if (op) this._free(op); if (zp) this._free(zp); }
+  },
+
+  /**
+   * Each position's k largest columns of a [T, n] activation (e.g. the MLP
+   * neurons of "blocks.2.mlp.hook_pre"), largest first, ties by the lower
+   * column (C: gb_top_columns), for positions [from, from + count).
+   * Returns { from, count, k, ids: Int32Array, values: Float32Array }, each
+   * [count * k] (row i of position from + p at p * k + i).
+   */
+  topColumns(name, { from = 0, count = null, k = 5 } = {}) {
+    this._requireModel();
+    const [hook, layer] = this._findHook(name);
+    const n = count == null ? this.numTokens - from : count;
+    if (!Number.isInteger(k) || k < 1 || !Number.isInteger(n) || n < 1 || !Number.isInteger(from))
+      throw new GlassboxError('arg', `topColumns: from, count and k must be integers (count and k positive), got ${from}, ${n}, ${k}`);
+    const ip = this._malloc(n * k * 8);
+    try {
+      this._check('gb_top_columns', this._ctx, hook, layer, from, n, k, ip, ip + n * k * 4);
+      return { from, count: n, k, ids: this.HEAP32.slice(ip >>> 2, (ip >>> 2) + n * k),
+        values: this.HEAPF32.slice((ip >>> 2) + n * k, (ip >>> 2) + 2 * n * k) };
+    } finally { this._free(ip); }
+  },
+
+  /**
+   * The k columns of a [T, n] activation whose largest |value| over every
+   * position is largest, in that order (C: gb_top_columns_absmax).
+   * Returns { ids: Int32Array, scores: Float32Array } (scores: that |value|).
+   */
+  topColumnsAbsMax(name, k) {
+    this._requireModel();
+    const [hook, layer] = this._findHook(name);
+    if (!Number.isInteger(k) || k < 1) throw new GlassboxError('arg', `topColumnsAbsMax: k must be a positive integer, got ${k}`);
+    const ip = this._malloc(k * 8);
+    try {
+      this._check('gb_top_columns_absmax', this._ctx, hook, layer, k, ip, ip + k * 4);
+      return { ids: this.HEAP32.slice(ip >>> 2, (ip >>> 2) + k), scores: this.HEAPF32.slice((ip >>> 2) + k, (ip >>> 2) + 2 * k) };
+    } finally { this._free(ip); }
   },
 };

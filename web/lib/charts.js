@@ -93,7 +93,7 @@ export function divLegend(max, { clipped = 0, total = 0, why = '99th percentile 
  */
 export function heatmap(o) {
   // Too large to draw cell by cell (long prompts): an overview that fits plus a zoom window (overview.js).
-  if (!o.noOverview && needsOverview(o)) return matrixOverview(o, heatmap);
+  if (!o.noOverview && (o.binned || needsOverview(o))) return matrixOverview(o, heatmap);
   const { rows, cols, get, scale = 'div', rowLabels = [], colLabels = null } = o;
   const max = o.max ?? (scale === 'prob' ? 1 : absMax(get, rows, cols));
   const colorOf = scale === 'prob' ? (v) => probRGB(v) : scale === 'seq' ? (v) => seqRGB(v, max) : (v) => divRGB(v, max);

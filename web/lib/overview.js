@@ -11,7 +11,14 @@
  * window, drawn below by charts.js's heatmap at full resolution.
  *
  * Cost: one pass over the cells (binning) and an O(n) colour limit (a
- * histogram, no sort), drawn at screen resolution: a few ms at 256 × 256. */
+ * histogram, no sort), drawn at screen resolution: a few ms at 256 × 256.
+ *
+ * From the engine: o.binned is an overview the engine already downsampled
+ * (an attention head's max per pixel: gb_head_pattern_view), drawn as given,
+ * and o.zoom is the engine's zoom window ({key, r0, c0, rows, cols, data,
+ * fetch(r0, c0, rows, cols) -> Promise<Float32Array>}): moving the window asks
+ * the engine for the new region (one request at a time; the latest window
+ * wins), so the page never holds the whole T × T matrix. */
 import { divRGB, probRGB, seqRGB } from './colors.js';
 
 const masked = (v) => v === null || v === -Infinity || v === undefined || Number.isNaN(v);
@@ -19,6 +26,9 @@ const masked = (v) => v === null || v === -Infinity || v === undefined || Number
 export const OVERVIEW_MAX_W = 1100, OVERVIEW_MAX_H = 1100;
 const ZOOM = 24; // rows (and columns, when they do not all fit) in the zoom window
 const windows = new Map(); // figure label|rows|cols -> [r0, c0] of its zoom window
+
+/** Where the learner put the zoom window of the figure with this key ([r0, c0]), or null (the default: the last rows). */
+export const zoomWindow = (key) => windows.get(key) || null;
 
 /** The natural size heatmap() would draw (the same arithmetic as charts.js). */
 export function naturalSize(o) {
@@ -105,10 +115,10 @@ export function matrixOverview(o, heatmap) {
   const square = rows === cols;
   const pw = Math.min(avail, square ? 560 : Math.max(cols * n.cw, 240));
   const ph = Math.min(square ? pw : 420, Math.max(rows, 120));
-  const bw = Math.min(cols, Math.round(pw)), bh = Math.min(rows, Math.round(ph));
-  // o.binned: an overview the engine already downsampled ({data, empty?, bh, bw, mode}; e.g. a head
+  // o.binned: an overview the engine already downsampled ({data, empty?, bh, bw, mode, by}; a head
   // pattern view computed in C), drawn as given; otherwise every cell is read and binned here.
-  const { data, empty } = o.binned && o.binned.bh === bh && o.binned.bw === bw
+  const bw = o.binned ? o.binned.bw : Math.min(cols, Math.round(pw)), bh = o.binned ? o.binned.bh : Math.min(rows, Math.round(ph));
+  const { data, empty } = o.binned
     ? { data: o.binned.data, empty: o.binned.empty || new Uint8Array(bh * bw) } : binMatrix(get, rows, cols, bh, bw, mode);
   const small = (o.maxWidth || 640) < 300; // a small multiple (all heads): overview only
 
@@ -117,8 +127,9 @@ export function matrixOverview(o, heatmap) {
   const cap = document.createElement('p');
   cap.className = 'ov-caption small dim';
   const per = `${(rows / bh).toFixed(rows % bh ? 1 : 0)} × ${(cols / bw).toFixed(cols % bw ? 1 : 0)}`;
-  const how = bh === rows && bw === cols ? 'one pixel per cell'
-    : `each pixel shows the ${mode === 'max' ? 'largest value' : 'value of largest magnitude (sign kept)'} of the ${per} cells it covers`;
+  const how = (bh === rows && bw === cols ? 'one pixel per cell'
+    : `each pixel shows the ${mode === 'max' ? 'largest value' : 'value of largest magnitude (sign kept)'} of the ${per} cells it covers`)
+    + (o.binned && o.binned.by ? ` (computed by ${o.binned.by})` : '') + (o.binned && o.binned.empty ? '; grey: every cell masked' : '');
   cap.textContent = `Overview of all ${rows} × ${cols} cells: ${how}${small ? '' : '. Click, tap or drag on it to zoom; the window below shows that region cell by cell'}.`;
   const cv = document.createElement('canvas');
   cv.className = 'ov-canvas';
@@ -139,15 +150,19 @@ export function matrixOverview(o, heatmap) {
   frame.append(cv);
   wrap.append(cap, frame);
   wrap.dataset.rows = rows; wrap.dataset.cols = cols;
-  if (small) { cv.getContext('2d').drawImage(base, 0, 0); return wrap; }
+  if (small) { cv.getContext('2d').drawImage(base, 0, 0); wrap.values = data; return wrap; }
 
   // ---- the zoom window
-  const { zr, zc, cell } = zoomShape(o, n);
+  const shape = zoomShape(o, n);
+  const ez = o.zoom || null; // the engine's window (its size is the engine's)
+  const zr = ez ? ez.rows : shape.zr, zc = ez ? ez.cols : shape.zc, cell = ez ? Math.max(12, Math.min(30, Math.floor(n.avail / zc))) : shape.cell;
   // Default: the last rows (the latest tokens, whose prediction the page shows); for T × T their last keys too.
   // A re-render of the same figure (new data, another view's change) keeps the window where the learner put it.
-  const key = `${o.label || ''}|${rows}|${cols}`, kept = windows.get(key);
-  let r0 = kept ? Math.min(kept[0], rows - zr) : rows - zr;
-  let c0 = kept ? Math.min(kept[1], cols - zc) : zc === cols ? 0 : square ? cols - zc : 0;
+  const key = ez ? ez.key : `${o.label || ''}|${rows}|${cols}`, kept = windows.get(key);
+  let r0 = ez ? ez.r0 : kept ? Math.min(kept[0], rows - zr) : rows - zr;
+  let c0 = ez ? ez.c0 : kept ? Math.min(kept[1], cols - zc) : zc === cols ? 0 : square ? cols - zc : 0;
+  let have = ez ? { r0, c0, data: ez.data } : null; // the engine's region on screen
+  let asking = false;
   const hint = document.createElement('p');
   hint.className = 'kbd-hint small';
   hint.setAttribute('aria-live', 'polite');
@@ -168,11 +183,13 @@ export function matrixOverview(o, heatmap) {
     ctx.strokeRect(x + 0.5, y + 0.5, Math.max(1, w - 1), Math.max(1, h - 1));
   };
   const drawZoom = () => {
+    if (ez && (have.r0 !== r0 || have.c0 !== c0)) { askZoom(); return; }
     const rl = o.rowLabels ? o.rowLabels.slice(r0, r0 + zr) : [];
+    const zget = ez ? ((d) => (i, j) => d[i * zc + j])(have.data) : (i, j) => get(r0 + i, c0 + j);
     const cl = o.colLabels ? o.colLabels.slice(c0, c0 + zc) : null;
     zoomEl = heatmap({
       ...o, noOverview: true, rows: zr, cols: zc, cell, max, rowLabels: rl, colLabels: cl,
-      get: (i, j) => get(r0 + i, c0 + j),
+      get: zget,
       describe: o.describe ? (i, j, v) => o.describe(r0 + i, c0 + j, v) : (i, j, v) => `row ${r0 + i} · column ${c0 + j}: ${v}`,
       onRow: o.onRow ? (i) => o.onRow(i == null ? null : r0 + i) : undefined,
       label: `${o.label || 'matrix'}, rows ${r0 + 1}–${r0 + zr}, columns ${c0 + 1}–${c0 + zc}`,
@@ -181,6 +198,19 @@ export function matrixOverview(o, heatmap) {
     zoomBox.replaceChildren(zoomEl);
     zoomTitle.textContent = `Zoom: rows ${r0 + 1}–${r0 + zr}${zc === cols ? ', every column' : `, columns ${c0 + 1}–${c0 + zc}`}, one cell per value`;
     if (hl != null && hl >= r0 && hl < r0 + zr) zoomEl.highlightRow?.(hl - r0);
+    wrap.dataset.zoom = `${r0},${c0}`;
+  };
+  // One engine request at a time; when it lands, draw it, or ask again if the window moved meanwhile.
+  const askZoom = () => {
+    if (asking) return;
+    asking = true;
+    const want = [r0, c0];
+    ez.fetch(want[0], want[1], zr, zc).then((d) => {
+      asking = false;
+      if (!d || !wrap.isConnected) return;
+      have = { r0: want[0], c0: want[1], data: d };
+      drawZoom();
+    }, () => { asking = false; });
   };
   const moveTo = (r, c) => {
     const nr = Math.max(0, Math.min(rows - zr, r)), nc = Math.max(0, Math.min(cols - zc, c));
@@ -229,6 +259,9 @@ export function matrixOverview(o, heatmap) {
   drawZoom();
   /** Highlights row i (absolute): in the zoom when inside the window. */
   wrap.highlightRow = (i) => { hl = i; zoomEl?.highlightRow?.(i != null && i >= r0 && i < r0 + zr ? i - r0 : null); };
+  /** What the page drew, for tests: the overview's values and the engine's zoom region on screen. */
+  wrap.values = data;
+  wrap.engineZoom = () => have && { r0: have.r0, c0: have.c0, rows: zr, cols: zc, data: have.data };
   /** Moves the window so that it starts at (r, c) (tests, links). */
   wrap.zoomTo = (r, c) => moveTo(r, c);
   return wrap;

@@ -13,11 +13,19 @@
  * head's scores and masked scores share one scale, set by the scores a query
  * may see (keys up to itself), so a cell keeps its colour from one step to
  * the next; the pattern is a probability and uses the 0–1 scale. Legends say
- * how many values are clipped. */
+ * how many values are clipped.
+ *
+ * Long prompts. The attention pattern comes from the engine as the view
+ * draws it (engine.js headPattern: whole up to 96 tokens, else an overview at
+ * screen resolution plus the zoom window, which asks the engine again when it
+ * moves); the per-position tables (top neurons, top next tokens) show a window
+ * of ROWS positions with buttons to move it; the GELU dots are one canvas. */
 import { KIND } from '../../steps.js';
 import { sampleKey, runKey } from '../../state.js';
-import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, fmt, pct, svgEl, tip } from '../../lib/charts.js';
+import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, fmt, pct, tip } from '../../lib/charts.js';
 import { css, probRGB, divRGB } from '../../lib/colors.js';
+import { zoomWindow } from '../../lib/overview.js';
+import { renderError } from '../../lib/render-error.js';
 import { showPiece } from '../tokens/tokens.js';
 import { mountSamplingBars } from '../sampling/sampling.js';
 
@@ -48,8 +56,31 @@ export function fieldsFor(payload, fig) {
   };
 }
 
+/** Whether a step reads one head's pattern (the request then carries the head). */
+export const readsHeadPattern = (stage) => !!KIND[stage] && Object.values(KIND[stage].reads).some((r) => r && r.fn === 'headPattern');
+
+/** The zoom window's key for block layer head h at T tokens (overview.js keeps where the learner put it). */
+export const patternKey = (layer, head, T) => `pattern|${layer}|${head}|${T}`;
+
+/** What the step request carries for the stage view (engine.js step's `view`). */
+export function stepView(s) {
+  if (!readsHeadPattern(s.stage)) return {};
+  const T = s.run && s.run.ids ? s.run.ids.length : 0;
+  return { head: s.head | 0, allHeads: !!s.allHeads, zoom: s.allHeads ? null : zoomWindow(patternKey(s.layer, s.head | 0, T)) };
+}
+
+/* A payload answers the view's head (steps that read a head's pattern only). */
+function viewMatches(d, s) {
+  if (!readsHeadPattern(d.stage) || !d.view) return true;
+  return d.view.allHeads === !!s.allHeads && (s.allHeads || d.view.head === Math.min(s.head | 0, d.H - 1));
+}
+
+/** A slice of the stage's figures drawn in one task (ms). */
+const SLICE_MS = 20;
+
 export function stageView({ templates, actions }) {
   let focusRow = null;
+  let drawing = 0; // the latest render: an older one's remaining slices stop
 
   function fig(box, o, chart) {
     const holder = document.createElement('div');
@@ -65,7 +96,7 @@ export function stageView({ templates, actions }) {
     render(el, s) {
       const k = KIND[s.stage] || KIND.embed;
       const d = s.stepData;
-      const fresh = d && d.key === runKey(s) && d.stage === s.stage && (d.layer < 0 || d.layer === s.layer);
+      const fresh = d && d.key === runKey(s) && d.stage === s.stage && (d.layer < 0 || d.layer === s.layer) && viewMatches(d, s);
       const isSample = s.stage === 'sample';
       const c = s.config;
       el.innerHTML = templates.render('stage', 'main', {
@@ -84,13 +115,33 @@ export function stageView({ templates, actions }) {
       const width = Math.max(280, box.clientWidth || el.clientWidth - 40);
       const labels = Array.from({ length: d.T }, (_, i) => (s.run && s.run.pieces[i] != null ? showPiece(s.run.pieces[i]) : `#${i}`));
       const shared = sharedScales(k, d);
-      for (const f of k.figs) {
-        const ctx = { box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (i) => { focusRow = i; } };
-        const draw = CHARTS[f.chart];
-        if (!draw) throw new Error(`no chart "${f.chart}"`);
-        draw(ctx, f);
-      }
-      applyWidths(box);
+      // The figures are drawn in slices of about SLICE_MS, each slice its own task (a step of three
+      // 256-row matrices was one 55 ms task); a hidden .waiting stays until the last one is drawn, so
+      // whoever waits for the step (tests, the bench) waits for all of it. A newer render stops an older one.
+      const my = ++drawing, figs = k.figs, marker = document.createElement('p');
+      marker.className = 'waiting'; marker.hidden = true;
+      box.append(marker);
+      let i = 0;
+      const slice = () => {
+        if (my !== drawing || !box.isConnected) return;
+        const t0 = performance.now();
+        while (i < figs.length) {
+          if (i > 0 && performance.now() - t0 > SLICE_MS) {
+            applyWidths(box);
+            // A later slice runs outside main.js's render: its failure is shown here.
+            setTimeout(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } }, 0);
+            return;
+          }
+          const f = figs[i++];
+          const ctx = { box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } };
+          const draw = CHARTS[f.chart];
+          if (!draw) throw new Error(`no chart "${f.chart}"`);
+          draw(ctx, f);
+        }
+        applyWidths(box);
+        marker.remove();
+      };
+      slice();
     },
   };
 }
@@ -130,13 +181,27 @@ function attnLegend(f, get, T, max, compact = false) {
     caption: f.of[0] === 'masked' ? 'hatched = masked (−∞)' : 'future keys (upper triangle) on the same scale' });
 }
 
+/* Cells of an overview (bh x bw over T x T, core/run/views.c's cells) whose keys all lie after their queries: masked, drawn grey. */
+export function maskedCells(T, bh, bw) {
+  const lo = (i, n) => Math.floor((i * T) / n), hi = (i, n) => Math.min(T, Math.max(lo(i, n) + 1, Math.floor(((i + 1) * T) / n)));
+  const out = new Uint8Array(bh * bw);
+  for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) out[y * bw + x] = lo(x, bw) >= hi(y, bh) ? 1 : 0;
+  return out;
+}
+
+/* The engine's overview of one head as heatmap options (overview.js draws it as given). */
+const binnedOf = (e, T) => ({ data: e.overview.data, bh: e.overview.bh, bw: e.overview.bw, mode: e.overview.mode, empty: maskedCells(T, e.overview.bh, e.overview.bw), by: 'the engine' });
+
 function headGrid(ctx, f, arr) {
   const { d, s } = ctx;
   const cell = Math.max(4, Math.min(14, Math.floor(150 / d.T)));
+  const eng = arr.heads ? arr : null; // the engine's pattern view (every head), else a [H, T, T] array
   for (let h = 0; h < d.H; h++) {
-    const get = attn(arr, d.T, h);
+    const e = eng && eng.heads.find((x) => x.head === h);
+    const get = e ? (e.full ? (i, j) => e.full[i * d.T + j] : () => 0) : attn(arr, d.T, h);
     const max = f.prob ? 1 : headScale(arr, d.T, h);
-    const hm = heatmap({ rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, max,
+    const hm = heatmap({ rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, max, maxWidth: e && e.overview ? 200 : undefined,
+      binned: e && e.overview ? binnedOf(e, d.T) : undefined,
       label: `${f.title} head ${h + 1}`, describe: (i, j, v) => `head ${h + 1} · ${ctx.labels[i]} → ${ctx.labels[j]}: ${fmt(v)}` });
     const parts = f.prob ? [hm] : [hm, attnLegend(f, get, d.T, max, true)];
     const fg = ctx.fig(ctx.box, { title: `head ${h + 1}`, small: true, wide: false, selected: h === s.head, head: String(h) }, parts);
@@ -182,17 +247,27 @@ export const CHARTS = {
   qkv: qkvFigs,
   attn(ctx, f) {
     const { d, s, labels } = ctx;
-    const arr = ctx.get(f.of[0]).data;
-    if (s.allHeads) { headGrid(ctx, f, arr); return; }
+    const arr = ctx.get(f.of[0]);
+    const pat = arr.heads ? arr : null; // engine.js headPattern: what this view draws of the pattern
+    if (s.allHeads) { headGrid(ctx, f, pat || arr.data); return; }
     const h = Math.min(s.head, d.H - 1);
-    const get = attn(arr, d.T, h);
-    const max = f.prob ? 1 : headScale(arr, d.T, h);
+    const e = pat ? pat.heads.find((x) => x.head === h) || pat.heads[0] : null;
+    const get = e ? (e.full ? (i, j) => e.full[i * d.T + j] : null) : attn(arr.data, d.T, h);
+    const max = f.prob ? 1 : headScale(arr.data, d.T, h);
     const cell = Math.max(12, Math.min(40, Math.floor((Math.min(ctx.width, 620) - 120) / d.T)));
-    const hm = heatmap({ rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, rowLabels: labels, colLabels: labels, showValues: true,
-      max, label: `${f.title}, head ${h + 1}`, describe: (i, j, v) => `query ${labels[i]} → key ${labels[j]}: ${fmt(v)}` });
+    const o = { rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, rowLabels: labels, colLabels: labels, showValues: true,
+      max, label: `${f.title}, head ${h + 1}`, describe: (i, j, v) => `query ${labels[i]} → key ${labels[j]}: ${fmt(v)}` };
+    if (e && e.overview) {
+      // The engine's overview, and its zoom window: moving the window asks the engine for the new region.
+      o.binned = binnedOf(e, d.T);
+      o.zoom = { key: patternKey(d.layer, h, d.T), r0: e.zoom.r0, c0: e.zoom.c0, rows: e.zoom.rows, cols: e.zoom.cols, data: e.zoom.data,
+        fetch: (r0, c0, rows, cols) => ctx.actions.patternZoom({ layer: d.layer, head: h, r0, c0, rows, cols }) };
+    }
+    const hm = heatmap(o);
     hm.querySelector('canvas').classList.add('attn-map');
     ctx.box.dataset.attnHead = String(h);
-    ctx.fig(ctx.box, { title: `${f.title} · head ${h + 1}`, shape: `[${d.T} × ${d.T}] rows: queries, columns: keys`, note: f.note, wide: false }, [hm, attnLegend(f, get, d.T, max)]);
+    const legendGet = get || (() => 0);
+    ctx.fig(ctx.box, { title: `${f.title} · head ${h + 1}`, shape: `[${d.T} × ${d.T}] rows: queries, columns: keys`, note: f.note, wide: false }, [hm, pat ? legend('prob', '0', '1', 'attention weight (a probability: its own 0–1 scale, not the scores’ — softmax turned scores into weights)') : attnLegend(f, legendGet, d.T, max)]);
     ctx.box.lastAttn = hm;
   },
   arcs(ctx, f) {
@@ -200,7 +275,12 @@ export const CHARTS = {
     if (s.allHeads) return;
     const h = Math.min(s.head, d.H - 1);
     const hm = ctx.box.lastAttn;
-    const svg = arcs({ pieces: labels, weight: attn(ctx.get(f.of[0]).data, d.T, h), focus: null, maxWidth: Math.min(ctx.width - 40, 720),
+    const pat = ctx.get(f.of[0]);
+    const e = pat.heads ? pat.heads.find((x) => x.head === h) || pat.heads[0] : null;
+    // The arcs read the last tokens' square: the whole head up to 96 tokens, else the engine's arcs region.
+    const weight = !e ? attn(pat.data, d.T, h) : e.full ? (i, j) => e.full[i * d.T + j]
+      : (i, j) => (i >= pat.arcs.from && j >= pat.arcs.from ? pat.arcs.data[(i - pat.arcs.from) * pat.arcs.n + j - pat.arcs.from] : 0);
+    const svg = arcs({ pieces: labels, weight, focus: null, maxWidth: Math.min(ctx.width - 40, 720),
       onFocus: (i) => hm?.highlightRow(i) });
     ctx.fig(ctx.box, { title: f.title, note: f.note, wide: false }, svg);
   },
@@ -210,25 +290,23 @@ export const CHARTS = {
     const h = Math.min(s.head, d.H - 1);
     matFig(ctx, `${f.title} · head ${h + 1}`, headOf(ctx.get(f.of[0]).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3) });
   },
-  neurons(ctx, f) { neuronTable(ctx, ctx.get(f.of[0]).data, f); },
+  neurons(ctx, f) { neuronTable(ctx, ctx.get(f.of[0]), f); },
   neuronPair(ctx, f) {
     const { d } = ctx;
-    const pre = ctx.get(f.of[0]).data, post = ctx.get(f.of[1]).data;
-    const top = topNeurons(post, d.T, d.M, f.n);
-    const labels = top.map((n) => `n${n}`);
-    const sub = (a) => (i, j) => a[i * d.M + top[j]];
-    const max = Math.max(absMax(sub(pre), d.T, top.length), 1e-6);
+    const c = ctx.get(f.of[0]), n = c.ids.length; // engine.js neuronColumns: the engine's choice of neurons
+    const labels = Array.from(c.ids, (m) => `n${m}`);
+    const sub = (a) => (i, j) => a[i * n + j];
+    const max = Math.max(absMax(sub(c.pre), d.T, n), 1e-6);
     const w = Math.min(520, ctx.width / 2 - 20);
     const why = 'the pre-activations’ 99th percentile of |values|, shared by both';
-    matFig(ctx, f.titles[0], sub(pre), top.length, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: `${top.length} most active of ${d.M} neurons` });
-    matFig(ctx, f.titles[1], sub(post), top.length, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: 'same neurons' });
+    matFig(ctx, f.titles[0], sub(c.pre), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: `${n} most active of ${d.M} neurons` });
+    matFig(ctx, f.titles[1], sub(c.post), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: 'same neurons' });
   },
-  geluPoints(ctx, f) { ctx.fig(ctx.box, { title: f.title, note: f.note, wide: false }, geluPoints(ctx.get(f.of[0]).data, ctx.get(f.of[1]).data)); },
+  geluPoints(ctx, f) { ctx.fig(ctx.box, { title: f.title, note: f.note, wide: false }, geluPoints(ctx.get(f.of[0]))); },
   neuronSubset(ctx, f) {
     const { d } = ctx;
-    const post = ctx.get(f.of[0]).data;
-    const top = topNeurons(post, d.T, d.M, f.n);
-    matFig(ctx, f.title, (i, j) => post[i * d.M + top[j]], top.length, { colLabels: top.map((n) => `n${n}`), colName: 'neuron', shape: `${top.length} most active of ${d.M}` });
+    const c = ctx.get(f.of[0]), n = c.ids.length;
+    matFig(ctx, f.title, (i, j) => c.post[i * n + j], n, { colLabels: Array.from(c.ids, (m) => `n${m}`), colName: 'neuron', shape: `${n} most active of ${d.M}` });
   },
   norms(ctx, f) {
     const { d, labels } = ctx;
@@ -244,73 +322,119 @@ export const CHARTS = {
   logits(ctx, f) {
     const { d, labels } = ctx;
     const top = ctx.get(f.of[0]).rows;
-    const rows = top.map((list, i) => ({
-      label: labels[i], last: i === d.T - 1,
-      top: list.map((t) => ({ id: t.id, piece: showPiece(t.piece), p: pct(t.prob), raw: t.prob, bg: css(probRGB(t.prob)) })),
-    }));
-    const holder = document.createElement('div');
-    holder.className = 'logits-wrap';
-    holder.innerHTML = ctx.templates.render('stage', 'logits', { rows, k: top[0]?.length || 5 });
-    ctx.fig(ctx.box, { title: f.title, note: f.note }, holder);
-    for (const e of holder.querySelectorAll('.pred')) {
-      const bg = e.dataset.bg; e.style.background = bg;
-      const m = /rgb\((\d+),(\d+),(\d+)\)/.exec(bg);
-      if (m && 0.299 * m[1] + 0.587 * m[2] + 0.114 * m[3] < 140) e.classList.add('dark');
-      delete e.dataset.bg;
-    }
+    const k = top[0]?.length || 5;
+    rowWindow(ctx, f, 'logits', d.T, (from, to) => {
+      const rows = [];
+      for (let i = from; i < to; i++) {
+        rows.push({ label: labels[i], last: i === d.T - 1,
+          top: top[i].map((t) => ({ id: t.id, piece: showPiece(t.piece), p: pct(t.prob), raw: t.prob, bg: css(probRGB(t.prob)) })) });
+      }
+      const holder = document.createElement('div');
+      holder.className = 'logits-wrap';
+      holder.innerHTML = ctx.templates.render('stage', 'logits', { rows, k });
+      for (const e of holder.querySelectorAll('.pred')) {
+        const bg = e.dataset.bg; e.style.background = bg;
+        const m = /rgb\((\d+),(\d+),(\d+)\)/.exec(bg);
+        if (m && 0.299 * m[1] + 0.587 * m[2] + 0.114 * m[3] < 140) e.classList.add('dark');
+        delete e.dataset.bg;
+      }
+      return holder;
+    });
   },
   sample() { /* drawn from the sampling answer in render() */ },
 };
 
-/* Neurons with the largest |value| at any position, in index order (a choice of columns, not a model quantity). */
-function topNeurons(a, T, M, n) {
-  const score = new Float32Array(M);
-  for (let t = 0; t < T; t++) for (let m = 0; m < M; m++) score[m] = Math.max(score[m], Math.abs(a[t * M + m]));
-  return Array.from(score.keys()).sort((x, y) => score[y] - score[x]).slice(0, n).sort((x, y) => x - y);
-}
+/** Positions a per-position table shows at once; buttons move the window. */
+export const ROWS = 32;
+const rowStarts = new Map(); // table kind -> first position shown (default: the last ROWS)
 
-function neuronTable(ctx, a, f) {
-  const { d, labels } = ctx;
-  const k = 5;
-  let max = 0; for (const v of a) max = Math.max(max, Math.abs(v));
-  const rows = labels.map((label, t) => {
-    const row = Array.from({ length: d.M }, (_, m) => m).sort((x, y) => a[t * d.M + y] - a[t * d.M + x]).slice(0, k);
-    return { label, cells: row.map((m) => ({ n: m, v: a[t * d.M + m].toFixed(2), bg: css(divRGB(a[t * d.M + m], max)) })) };
-  });
+/**
+ * A table of one row per position, drawn for a window of ROWS positions
+ * (a long prompt's 256 rows of DOM were most of a step's main-thread time),
+ * with buttons to move the window. draw(from, to) returns the table element.
+ */
+function rowWindow(ctx, f, kind, T, draw, note = f.note) {
+  const body = document.createElement('div');
   const holder = document.createElement('div');
-  holder.className = 'table-wrap';
-  holder.innerHTML = ctx.templates.render('stage', 'neurons', { rows, cols: Array.from({ length: k }, (_, i) => i + 1) });
-  ctx.fig(ctx.box, { title: f.title, note: f.note }, holder);
+  const fig = ctx.fig(ctx.box, { title: f.title, note }, body);
+  const show = (from) => {
+    from = Math.max(0, Math.min(T - Math.min(T, ROWS), from));
+    rowStarts.set(kind, from);
+    const to = Math.min(T, from + ROWS);
+    body.replaceChildren();
+    if (T > ROWS) {
+      const nav = document.createElement('div');
+      nav.className = 'row-window';
+      nav.innerHTML = ctx.templates.render('stage', 'rowWindow', { from: from + 1, to, T, first: from === 0, last: to === T });
+      nav.querySelector('[data-rows="prev"]').addEventListener('click', () => show(from - ROWS));
+      nav.querySelector('[data-rows="next"]').addEventListener('click', () => show(from + ROWS));
+      body.append(nav);
+    }
+    body.append(draw(from, to));
+    fig.dataset.rowsFrom = String(from);
+  };
+  show(rowStarts.has(kind) ? rowStarts.get(kind) : T - ROWS);
 }
 
-/* Every (h, GELU(h)) pair of the prompt as a dot: the curve the learner sees
- * is the engine's own output, not a formula drawn beside it. */
-function geluPoints(pre, post) {
+function neuronTable(ctx, top, f) {
+  const { labels } = ctx;
+  const k = top.k;
+  // Colour: ± the largest |value| in the table (the engine's top values at every position).
+  let max = 1e-6; for (const v of top.values) max = Math.max(max, Math.abs(v));
+  rowWindow(ctx, f, 'neurons', top.T, (from, to) => {
+    const rows = [];
+    for (let t = from; t < to; t++) {
+      const cells = [];
+      for (let i = 0; i < k; i++) { const m = top.ids[t * k + i], v = top.values[t * k + i]; cells.push({ n: m, v: v.toFixed(2), bg: css(divRGB(v, max)) }); }
+      rows.push({ label: labels[t], cells });
+    }
+    const holder = document.createElement('div');
+    holder.className = 'table-wrap';
+    holder.innerHTML = ctx.templates.render('stage', 'neurons', { rows, cols: Array.from({ length: k }, (_, i) => i + 1) });
+    for (const e of holder.querySelectorAll('.neuron[data-bg]')) { e.style.background = e.dataset.bg; delete e.dataset.bg; }
+    return holder;
+  });
+}
+
+/* Every (h, GELU(h)) pair of the prompt as a dot (a stride of them past
+ * 4,000, engine.js pairSample): the curve the learner sees is the engine's
+ * own output, not a formula drawn beside it. One canvas, not 4,000 SVG nodes. */
+function geluPoints({ x: pre, y: post, of }) {
   const W = 300, H = 200, m = 26;
   let lo = -4, hi = 4, yhi = 0.5, ylo = -0.3;
   for (let i = 0; i < pre.length; i++) { lo = Math.min(lo, pre[i]); hi = Math.max(hi, pre[i]); }
   lo = Math.max(lo, -12); hi = Math.min(hi, 12);
   for (let i = 0; i < pre.length; i++) if (pre[i] >= lo && pre[i] <= hi) { yhi = Math.max(yhi, post[i]); ylo = Math.min(ylo, post[i]); }
   const X = (x) => m + ((x - lo) / (hi - lo)) * (W - 2 * m), Y = (y) => H - m - ((y - ylo) / (yhi - ylo)) * (H - 2 * m);
-  const svg = svgEl('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'gelu', role: 'img', 'aria-label': 'GELU: each neuron’s input h against its output' });
-  svgEl('line', { x1: X(lo), x2: X(hi), y1: Y(0), y2: Y(0), class: 'grid' }, svg);
-  svgEl('line', { x1: X(0), x2: X(0), y1: Y(ylo), y2: Y(yhi), class: 'grid' }, svg);
-  const n = Math.min(pre.length, 4000), stride = Math.max(1, Math.floor(pre.length / n));
+  const cv = document.createElement('canvas');
+  const dpr = window.devicePixelRatio || 1;
+  cv.width = Math.ceil(W * dpr); cv.height = Math.ceil(H * dpr);
+  cv.style.width = `${W}px`; cv.style.height = `${H}px`;
+  cv.className = 'gelu';
+  cv.setAttribute('role', 'img');
+  cv.setAttribute('aria-label', `GELU: each neuron’s input h against its output (${pre.length} of ${of} pairs)`);
+  const g = cv.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.strokeStyle = '#ccc';
+  g.beginPath(); g.moveTo(X(lo), Y(0)); g.lineTo(X(hi), Y(0)); g.moveTo(X(0), Y(ylo)); g.lineTo(X(0), Y(yhi)); g.stroke();
+  g.fillStyle = 'rgba(33, 102, 172, 0.6)';
   const shown = [];
-  for (let i = 0; i < pre.length; i += stride) {
-    const x = pre[i];
-    if (x < lo || x > hi) continue;
+  for (let i = 0; i < pre.length; i++) {
+    if (pre[i] < lo || pre[i] > hi) continue;
     shown.push(i);
-    svgEl('circle', { cx: X(x), cy: Y(post[i]), r: 1.6, class: 'gelu-pt' }, svg);
+    g.fillRect(X(pre[i]) - 1.5, Y(post[i]) - 1.5, 3, 3);
   }
-  svgEl('text', { x: W - m, y: Y(0) + 14, 'text-anchor': 'end', class: 'axis' }, svg).textContent = 'h';
-  svgEl('text', { x: X(0) + 4, y: m - 8, class: 'axis' }, svg).textContent = 'GELU(h)';
-  svg.addEventListener('mousemove', (ev) => {
-    const r = svg.getBoundingClientRect();
+  g.fillStyle = '#555';
+  g.font = '11px system-ui, sans-serif';
+  g.textAlign = 'end'; g.fillText('h', W - m, Y(0) + 14);
+  g.textAlign = 'start'; g.fillText('GELU(h)', X(0) + 4, m - 8);
+  cv.dataset.points = String(shown.length);
+  cv.addEventListener('mousemove', (ev) => {
+    const r = cv.getBoundingClientRect();
     const x = lo + ((ev.clientX - r.left - m) / (W - 2 * m)) * (hi - lo);
     let best = -1; for (const i of shown) if (best < 0 || Math.abs(pre[i] - x) < Math.abs(pre[best] - x)) best = i;
     if (best >= 0) tip(`h = ${fmt(pre[best])} → GELU(h) = ${fmt(post[best])}`, ev.clientX, ev.clientY);
   });
-  svg.addEventListener('mouseleave', () => tip(null));
-  return svg;
+  cv.addEventListener('mouseleave', () => tip(null));
+  return cv;
 }

@@ -39,8 +39,23 @@ export function tokensModel(run, error) {
   return {
     tokens, error, hasGen: nGen > 0,
     ...keepNote(run),
+    ...storeNote(run),
     summary: run ? `${run.nPrompt} prompt token${run.nPrompt === 1 ? '' : 's'}${nGen ? ` + ${nGen} generated` : ''} · ␣ is a space, the small number the token id` : 'tokenizing…',
   };
+}
+
+const mb = (b) => `${Math.round(b / 1e6).toLocaleString('en')} MB`;
+
+/**
+ * Which activation store the engine runs this prompt in, and why (pure): the
+ * engine's worker chose it by what fits the tab (engine.js _chooseStore).
+ */
+export function storeNote(run) {
+  const st = run && run.store;
+  if (!st) return { store: '' };
+  return st.keepAll
+    ? { store: `Full store: every activation of this run is kept (${mb(st.bytes)}).`, storeLow: false }
+    : { store: `Low-memory store: views recompute what they show. ${st.mode === 'low' ? 'The link asks for it (store=low)' : `Keeping every activation would take ${mb(st.fullBytes)}, over this tab's ${mb(st.budget)} budget`}; this store takes ${mb(st.bytes)}.`, storeLow: true };
 }
 
 /** The note on a prompt longer than the context, and the switch to keep the other end (pure). */
