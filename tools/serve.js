@@ -60,7 +60,11 @@ function resolveInRoot(root, urlPath) {
   return file === root || file.startsWith(root + path.sep) ? file : null;
 }
 
-function handler(root) {
+/* Without cross-origin isolation (a static host that cannot send COOP/COEP) the page falls back to one thread: tests serve that way too. */
+const ISOLATION = ['Cross-Origin-Opener-Policy', 'Cross-Origin-Embedder-Policy'];
+
+function handler(root, isolated) {
+  const headers = isolated ? HEADERS : Object.fromEntries(Object.entries(HEADERS).filter(([k]) => !ISOLATION.includes(k)));
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
     let file = resolveInRoot(root, req.url || '/');
@@ -68,7 +72,7 @@ function handler(root) {
     fs.stat(file, (err, st) => {
       if (!err && st.isDirectory()) {
         if (!req.url.split('?')[0].endsWith('/')) {
-          res.writeHead(301, { ...HEADERS, Location: req.url.split('?')[0] + '/' });
+          res.writeHead(301, { ...headers, Location: req.url.split('?')[0] + '/' });
           return res.end();
         }
         file = path.join(file, 'index.html');
@@ -80,7 +84,7 @@ function handler(root) {
       try { real = fs.realpathSync(file); } catch { return send(res, 404, 'not found'); }
       if (real !== root && !real.startsWith(root + path.sep)) return send(res, 403, 'forbidden');
       const type = MIME[path.extname(file).toLowerCase()] || 'application/octet-stream';
-      res.writeHead(200, { ...HEADERS, 'Content-Type': type, 'Content-Length': st.size });
+      res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': st.size });
       if (req.method === 'HEAD') return res.end();
       fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
     });
@@ -88,12 +92,13 @@ function handler(root) {
 }
 
 /**
- * Starts serving dir. port 0 (default) picks a free port.
+ * Starts serving dir. port 0 (default) picks a free port. isolated: false
+ * leaves out COOP/COEP, as a plain static host would.
  * @returns {Promise<{server: http.Server, port: number, url: string, close: () => Promise<void>}>}
  */
-export function startServer(dir = 'dist', port = 0, host = '127.0.0.1') {
+export function startServer(dir = 'dist', port = 0, host = '127.0.0.1', { isolated = true } = {}) {
   const root = fs.realpathSync(path.resolve(dir));
-  const server = http.createServer(handler(root));
+  const server = http.createServer(handler(root, isolated));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -208,10 +208,10 @@ async function loadModel(source) {
   const progress = (p) => store.set({ status: { ...store.get().status, phase: 'loading', progress: p, error: null } });
   store.set({ status: { ...s.status, phase: 'loading', progress: { phase: 'download', fraction: 0 }, error: null } });
   try {
-    const { config, name } = source.files
+    const { config, name, threads } = source.files
       ? await client.call('loadFiles', { files: source.files, name: source.name }, { transfer: source.transfer, onProgress: progress })
       : await client.call('loadUrl', { url: source.url }, { onProgress: progress });
-    store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name }, ...clampToModel(store.get(), config) });
+    store.set({ config, status: { phase: 'ready', live: true, progress: null, error: null, modelName: name, threads }, ...clampToModel(store.get(), config) });
     if (source.files) store.set({ model: `local:${source.name}`, gen: [] });
     // A checkpoint without a tokenizer runs on ids: a text prompt becomes a few ids to start from.
     if (config.hasTokenizer === false && !parseIdList(store.get().prompt)) store.set({ prompt: `ids: ${[0, 1, 2, 3].filter((i) => i < config.vocab_size).join(', ')}`, gen: [], interventions: [] });

@@ -40,7 +40,8 @@
  *     store        string   the activation store: 'auto' (by what fits the tab), 'low' (low-memory:
  *                           views recompute what they show) or 'full' (every activation kept)
  *   what the engine returned (set by main.js from worker replies):
- *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName}
+ *     status   {phase: 'boot'|'loading'|'ready'|'error', live: boolean, progress, error, modelName,
+ *               threads: {count, note}: the engine's threads, note saying why one when the cores are more}
  *     config   model hyper-parameters (glassbox.js config) or null
  *     run      {key, ids, pieces, nPrompt, ...} the tokens of the run (key: runKey)
  *     stepData {key, stage, layer, fields} the current step (engine.js step) or null

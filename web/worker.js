@@ -58,6 +58,8 @@ async function job(name, progress, fn) {
   } finally { if (jobs.get(name) === ctl) jobs.delete(name); }
 }
 const withTok = (g) => ({ ...g.config, hasTokenizer: g.hasTokenizer });
+/** How many threads the engine runs on, and why fewer than the cores when so (the page shows both). */
+const threadsOf = (g) => ({ count: g.threads, note: g.threadsNote || null });
 
 async function engine() {
   gb ??= await Glassbox.create({ wasm: new URL('./glassbox.wasm', import.meta.url) });
@@ -81,7 +83,7 @@ const verbs = {
     const g = await engine();
     await g.loadModelFromUrl(new URL(url, self.location.href), { onProgress: progress });
     session = new tools.InterpSession(g);
-    return { config: withTok(g), name: url };
+    return { config: withTok(g), name: url, threads: threadsOf(g) };
   },
   async loadFiles({ files, name }, progress) {
     const g = await engine();
@@ -95,7 +97,7 @@ const verbs = {
     }
     await g.loadModel(bytes, { onProgress: progress });
     session = new tools.InterpSession(g);
-    return { config: withTok(g), name };
+    return { config: withTok(g), name, threads: threadsOf(g) };
   },
   tokenize: ({ text }) => needSession().tokenize(text),
   run: ({ state }) => synced(state).runInfo(),

@@ -101,6 +101,7 @@ describe('embeds on another origin fit their frames', { skip: skip || false }, (
             const el = await page.$(`#${v}-${kind}`);
             await el.scrollIntoViewIfNeeded();
             const frame = await el.contentFrame();
+            await frame.waitForURL(/^https?:/); // a frame not yet navigated has no URL
             assert.notEqual(new URL(frame.url()).origin, new URL(host.url).origin, 'the embed is on another origin');
             await waitLiveFn(frame, 90000);
             await frame.waitForFunction(() => !document.querySelector('.waiting')); // every view's data has arrived

@@ -22,9 +22,9 @@ export function missing() {
   return null;
 }
 
-/** Starts the server and the browser; returns {url, browser, open, close}. */
-export async function setup() {
-  const server = await startServer(DIST);
+/** Starts the server (isolated: false leaves out COOP/COEP) and the browser; returns {url, browser, open, close}. */
+export async function setup({ isolated = true } = {}) {
+  const server = await startServer(DIST, 0, '127.0.0.1', { isolated });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
   const pages = [];
   /**
