@@ -3,7 +3,9 @@
  * does) it is the browser's core count capped at 8, with no note; served
  * without those headers (a plain static host) it is one thread and the page
  * says why. Either way the numbers on screen are the same: the next-token
- * table of the two pages is compared cell for cell. */
+ * table of the two pages is compared cell for cell. An embed served without
+ * the headers shows neither count nor note: its static height is measured on
+ * the full page, so its footer must not grow a paragraph on a plain host. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { missing, problems, setup } from './helpers.js';
@@ -28,12 +30,19 @@ async function shown(env) {
 }
 
 describe('the page shows its thread count', { skip: skip || false }, () => {
-  let iso, plain, a, b;
+  let iso, plain, a, b, embed;
   before(async () => {
     iso = await setup();
     plain = await setup({ isolated: false });
     a = await shown(iso);
     b = await shown(plain);
+    const rec = await plain.open(`embed.html${URL_}`);
+    embed = await rec.page.evaluate(() => ({
+      isolated: self.crossOriginIsolated,
+      status: !!document.querySelector('.embed-status [data-status="ready"]'),
+      threads: !!document.querySelector('.model-threads, .threads-note'),
+    }));
+    embed.problems = problems(rec);
   });
   after(async () => { await iso?.close(); await plain?.close(); });
 
@@ -52,6 +61,10 @@ describe('the page shows its thread count', { skip: skip || false }, () => {
     assert.equal(b.text, '1 thread');
     assert.match(b.note, /^The engine runs on one thread: .*cross-origin isolated.*COOP\/COEP/);
     assert.deepEqual(b.problems, []);
+  });
+
+  test('an embed without COOP/COEP keeps its footer to the status line', () => {
+    assert.deepEqual(embed, { isolated: false, status: true, threads: false, problems: [] });
   });
 
   test('the numbers are the same on either page', () => {

@@ -87,9 +87,11 @@ export function loaderView({ templates, actions, embed }) {
         statusText: st.phase === 'ready' ? 'live' : st.phase === 'error' ? 'not loaded' : c ? 'precomputed · loading engine…' : 'loading…',
         progress: p ? { percent: Math.round(100 * (p.fraction || 0)), label: PHASES[p.phase] || p.phase } : null,
         error: st.error,
-        threadsText: st.threads ? `${st.threads.count} thread${st.threads.count === 1 ? '' : 's'}` : '',
+        // An embed's footer stays one line whatever the host's headers: the thread count and
+        // why live on the full page (the embed's height is measured there, isolated).
+        threadsText: st.threads && !embed ? `${st.threads.count} thread${st.threads.count === 1 ? '' : 's'}` : '',
         threadsCount: st.threads?.count,
-        threadsNote: st.threads?.note ? `The engine runs on ${st.threads.note}. The numbers are the same on any number of threads, only slower to come.` : '',
+        threadsNote: st.threads?.note && !embed ? `The engine runs on ${st.threads.note}. The numbers are the same on any number of threads, only slower to come.` : '',
         // After loading one's own model (or a lesson's), one click returns to the default model.
         notDefault: !embed && !s.lesson && s.model !== 'models/default/' && st.phase !== 'loading',
       };
