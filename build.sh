@@ -240,7 +240,8 @@ case "$cmd" in
     run_browser_tests || status=1
     [ $status = 0 ] && say "all suites passed" || say "SOME SUITES FAILED"
     exit $status ;;
-  bench) build_all; build_bench; node bench/run.js "${@:2}" ;;
+  # run.js: the peers side by side (REPORT.md); longtasks.js: the page in Chromium on the checkpoint run.js made (LONGTASKS.md).
+  bench) build_all; build_bench; node bench/run.js "${@:2}" && node bench/longtasks.js > /dev/null ;;
   fuzz) install_deps; tests/fuzz/run.sh "${2:-60}" ;;
   valgrind) install_deps; run_valgrind ;;
   *) echo "usage: ./build.sh [build|serve|test|bench|fuzz [SECONDS]|valgrind]" >&2; exit 2 ;;
