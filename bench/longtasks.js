@@ -9,7 +9,8 @@
  *   node bench/longtasks.js --only small    the default model at 256 tokens (stepping, generating, hovering)
  *   node bench/longtasks.js --only big      1,024 tokens on a GPT-2-small-shaped checkpoint: prefill, a click
  *                                           on another layer/head drawn end to end (median, max), Long Tasks, memory
- *   [--tokens 256] [--model URL-in-dist] [--big-model DIR] [--clicks 10] [--out FILE.json]
+ *                                           then, at 1,014 tokens, stepping (the first --big-steps), generating 10, hovering
+ *   [--tokens 256] [--model URL-in-dist] [--big-model DIR] [--clicks 10] [--big-steps 16] [--out FILE.json]
  *
  * --big-model: a Hugging Face GPT-2 directory (default bench/results/tmp/model, the
  * 124M random-weights checkpoint bench/run.js makes; ./build.sh bench runs this after it).
@@ -33,6 +34,7 @@ const OUT = arg('out', null);
 const ONLY = arg('only', null);
 const BIG = path.resolve(ROOT, arg('big-model', 'bench/results/tmp/model'));
 const CLICKS = Number(arg('clicks', 10));
+const STEPS_BIG = Number(arg('big-steps', 16));
 const RESULTS = path.join(ROOT, 'bench/results');
 const PARA = 'She opened the door and looked out at the sea. The wind was cold, and the boats were coming home one by one, their sails dark against the evening sky. ';
 
@@ -74,19 +76,38 @@ async function memoryOf(page) {
   return { memoryMB: memory && memory.bytes ? +(memory.bytes / 1e6).toFixed(1) : null, memory, pageHeapMB: heap && +(heap / 1e6).toFixed(1), rendererRssMB: rendererMB };
 }
 
+/** Waits until the page is live and its stage and sampling views have drawn. */
+const settled = (page) => () => page.waitForFunction(() => document.querySelector('[data-status="ready"]') && !document.querySelector('.charts .waiting, .bars-area .waiting'), null, { timeout: 300000 });
+
+/** The text of the first n tokens the page at url shows (url null: the page as it is), cut by the page's own tokenizer. */
+async function tokensText(page, url, n) {
+  if (url) await page.goto(url);
+  await settled(page)();
+  const kept = await page.$$eval('.tokens .tok-text', (els) => els.map((e) => e.textContent.replace(/␣/g, ' ').replace(/↵/g, '\n')));
+  return kept.slice(0, n).join('');
+}
+
 async function small(browser, server) {
   const { page, errors } = await newPage(browser);
-  const settle = () => page.waitForFunction(() => document.querySelector('[data-status="ready"]') && !document.querySelector('.charts .waiting, .bars-area .waiting'), null, { timeout: 120000 });
-  // A prompt of TOKENS - 10 tokens: the text is cut by the page's own tokenizer count.
-  let prompt = PARA.repeat(Math.ceil(TOKENS / 30));
-  await page.goto(`${server.url}?model=${encodeURIComponent(MODEL)}&keep=start&prompt=${encodeURIComponent(prompt)}`);
-  await settle();
-  const kept = await page.$$eval('.tokens .tok-text', (els) => els.map((e) => e.textContent.replace(/␣/g, ' ').replace(/↵/g, '\n')));
-  prompt = kept.slice(0, TOKENS - 10).join('');
-  await page.goto(`${server.url}?model=${encodeURIComponent(MODEL)}&prompt=${encodeURIComponent(prompt)}`);
-  await settle();
+  // A prompt of TOKENS - 10 tokens, so that generating 10 reaches the context's length.
+  const base = `${server.url}?model=${encodeURIComponent(MODEL)}`;
+  const prompt = await tokensText(page, `${base}&keep=start&prompt=${encodeURIComponent(PARA.repeat(Math.ceil(TOKENS / 30)))}`, TOKENS - 10);
+  await page.goto(`${base}&prompt=${encodeURIComponent(prompt)}`);
+  await settled(page)();
   const nTok = await page.$$eval('.tokens .tok', (els) => els.length);
+  const phases = await walk(page, {});
+  const result = { model: MODEL, tokens: nTok + 10, phases, ...(await memoryOf(page)), errors };
+  await page.close();
+  return result;
+}
 
+/**
+ * A learner's session on the page as it stands: step with Next (up to maxSteps), generate 10
+ * tokens on block 2's attention pattern, hover the zoom window, the overview, the arcs and the
+ * tokens. Per phase: the main-thread long tasks and the slowest view renders.
+ */
+async function walk(page, { maxSteps = 200 }) {
+  const settle = settled(page);
   const phases = {};
   const mark = () => page.evaluate(() => performance.now());
   const collect = async (name, t0) => {
@@ -98,20 +119,30 @@ async function small(browser, server) {
     phases[name] = { ms: Math.round(t1 - t0), longTasks: tasks.length, maxTaskMs: Math.round(Math.max(0, ...tasks)), totalLongMs: Math.round(tasks.reduce((a, b) => a + b, 0)), slowRenders: views };
   };
 
-  // 1. Step through the whole walk with Next.
+  // 0. The page's own work in the second after it first drew (views below the fold, the tools).
   let t0 = await mark();
+  await page.waitForTimeout(1000);
+  await collect('the second after loading', t0);
+
+  // 1. Step through the walk with Next. A step's tasks: from its click to the next click.
+  t0 = await mark();
   let steps = 0;
   const perStep = [];
-  while (steps < 200 && await page.$eval('[data-act="next"]', (b) => !b.disabled)) {
+  while (steps < maxSteps && await page.$eval('[data-act="next"]', (b) => !b.disabled)) {
     const a = await mark();
     try { await page.click('[data-act="next"]', { timeout: 5000 }); } catch { break; } // the last step disables Next
     await settle();
     steps++;
-    const b = await mark();
-    const worst = await page.evaluate(([x, y]) => Math.max(0, ...window.__long.filter((e) => e.start >= x && e.start < y).map((e) => e.ms)), [a, b]);
-    const views = await page.evaluate(([x, y]) => performance.getEntriesByType('measure').filter((e) => e.name.startsWith('render:') && e.startTime >= x && e.startTime < y && e.duration > 20)
-      .map((e) => `${e.name.slice(7)} ${Math.round(e.duration)} ms`), [a, b]);
-    perStep.push({ views, step: await page.textContent('.stage-where').catch(() => '') + ' ' + await page.textContent('.stage-title').catch(() => ''), maxTaskMs: Math.round(worst) });
+    perStep.push({ a, step: await page.textContent('.stage-where').catch(() => '') + ' ' + await page.textContent('.stage-title').catch(() => '') });
+  }
+  const end = await mark();
+  for (const [i, p] of perStep.entries()) {
+    const b = i + 1 < perStep.length ? perStep[i + 1].a : end;
+    const worst = await page.evaluate(([x, y]) => Math.max(0, ...window.__long.filter((e) => e.start >= x && e.start < y).map((e) => e.ms)), [p.a, b]);
+    p.views = await page.evaluate(([x, y]) => performance.getEntriesByType('measure').filter((e) => e.name.startsWith('render:') && e.startTime >= x && e.startTime < y && e.duration > 20)
+      .map((e) => `${e.name.slice(7)} ${Math.round(e.duration)} ms`), [p.a, b]);
+    p.maxTaskMs = Math.round(worst);
+    delete p.a;
   }
   perStep.sort((x, y) => y.maxTaskMs - x.maxTaskMs);
   phases.worstSteps = perStep.slice(0, 8);
@@ -148,9 +179,7 @@ async function small(browser, server) {
   await sweep('.tokens', 60);
   await collect('hover', t0);
 
-  const result = { model: MODEL, tokens: nTok + 10, phases, ...(await memoryOf(page)), errors };
-  await page.close();
-  return result;
+  return phases;
 }
 
 /* ------------------------------------------------------------------ 1,024 tokens on GPT-2 small */
@@ -220,17 +249,33 @@ async function big(browser, server) {
     const tasks = await page.evaluate(([x, y]) => window.__long.filter((e) => e.start >= x && e.start < y).map((e) => Math.round(e.ms)), [a, b]);
     const all = await page.evaluate(() => window.__long.map((e) => Math.round(e.ms)));
     const ms = clicks.map((c) => c.ms);
+    const mem = await memoryOf(page);
+    // Then a learner's session at ctx - 10 tokens (so that Generate 10 fills the context): the first
+    // STEPS_BIG steps of the walk, generating, hovering.
+    const text = await tokensText(page, null, ctx - 10);
+    await page.goto(`${server.url}?model=bench-model/&prompt=${encodeURIComponent(text)}`);
+    await settled(page)();
+    const phases = await walk(page, { maxSteps: STEPS_BIG });
     const result = {
       model: `${path.relative(ROOT, BIG)} (${cfg.n_layer} layers, ${cfg.n_head} heads, n_embd ${cfg.n_embd}, vocab ${cfg.vocab_size})`,
       tokens: run.tokens, store: run.store, storeNote: store, prefillMs: Math.round(run.runMs), firstViewS: +firstViewS.toFixed(1),
       click: { median: median(ms), max: Math.max(...ms), clicks },
       clickLongTasks: { count: tasks.length, maxMs: Math.max(0, ...tasks), all: tasks },
       longTasksSinceLoad: { count: all.length, maxMs: Math.max(0, ...all) },
-      ...(await memoryOf(page)), errors,
+      ...mem, phases, memoryAfterWalkMB: (await memoryOf(page)).memoryMB, errors,
     };
     await page.close();
     return result;
   } finally { unlink(); }
+}
+
+/** A phase table (long tasks per phase) and the worst steps, as markdown lines. */
+function phaseRows(phases, title) {
+  const L = title ? [title + ':', ''] : [];
+  L.push('| phase | long tasks (> 50 ms) | longest task | total in long tasks |', '|---|---:|---:|---:|');
+  for (const [k, v] of Object.entries(phases)) if (v && v.longTasks != null) L.push(`| ${k} | ${v.longTasks} | ${v.maxTaskMs} ms | ${v.totalLongMs} ms |`);
+  L.push('', `Worst steps: ${(phases.worstSteps || []).slice(0, 4).map((w) => `${w.step.trim()} ${w.maxTaskMs} ms`).join('; ')}.`, '');
+  return L;
 }
 
 function markdown(r) {
@@ -239,9 +284,7 @@ function markdown(r) {
     `Machine: ${r.machine}. ${r.date}. Long tasks: the Long Tasks API (every task over 50 ms) in headless Chromium; memory:`,
     'performance.measureUserAgentSpecificMemory (page + engine worker + wasm memory) and the renderer process RSS. Times on a shared VM: upper bounds.', ''];
   if (s) {
-    L.push(`### Default model, ${s.tokens} tokens`, '', '| phase | long tasks (> 50 ms) | longest task | total in long tasks |', '|---|---:|---:|---:|');
-    for (const [k, v] of Object.entries(s.phases)) if (v && v.longTasks != null) L.push(`| ${k} | ${v.longTasks} | ${v.maxTaskMs} ms | ${v.totalLongMs} ms |`);
-    L.push('', `Worst steps: ${(s.phases.worstSteps || []).slice(0, 4).map((w) => `${w.step.trim()} ${w.maxTaskMs} ms`).join('; ')}.`,
+    L.push(`### Default model, ${s.tokens} tokens`, '', ...phaseRows(s.phases, null),
       `Tab: ${s.memoryMB} MB (measureUserAgentSpecificMemory), renderer RSS ${s.rendererRssMB?.page} MB.`, '');
   }
   if (g && !g.skipped) {
@@ -252,7 +295,9 @@ function markdown(r) {
       `| same, max | ${g.click.max} ms | ≤ 100 ms |`,
       `| main-thread tasks over 50 ms during the clicks | ${g.clickLongTasks.count} (longest ${g.clickLongTasks.maxMs} ms) | 0 |`,
       `| tab memory (measureUserAgentSpecificMemory) | ${g.memoryMB} MB | < 1,500 MB |`,
-      `| renderer process RSS | ${g.rendererRssMB?.page} MB | < 1,500 MB |`, '');
+      `| renderer process RSS | ${g.rendererRssMB?.page} MB | < 1,500 MB |`,
+      `| tab memory after the session below | ${g.memoryAfterWalkMB} MB | < 1,500 MB |`, '');
+    if (g.phases) L.push(...phaseRows(g.phases, `At ${g.tokens - 10} tokens (the first steps of the walk, then generating 10 up to the context, then hovering)`));
   } else if (g) L.push(`### GPT-2-small shape: skipped (${g.skipped})`, '');
   return L.join('\n');
 }

@@ -163,7 +163,7 @@ export class Session {
   generate({ n = 1, sampling = {} }) {
     const gb = this.gb, max = this.config.n_positions;
     for (let i = 0; i < n && this.promptIds.length + this.gen.length < max; i++) {
-      const { token } = gb.sample(sampling);
+      const { token } = gb.sample(sampling, 0, { arrays: false }); // the token only: no five [vocab] copies per token
       this._chooseStore(this.promptIds.length + this.gen.length + 1);
       gb.appendTokens([token]);
       gb.runAll(); // KV cache: only the new position is computed

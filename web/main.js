@@ -364,7 +364,7 @@ function scheduleRender(changed) {
  * tokens the tokens, stage, sampling and tool views together took 100-170 ms
  * in one task while generating). Each view renders the state as it is when
  * its turn comes. */
-const SLICE_MS = 24;
+const SLICE_MS = 10; // a view past this waits for a task of its own: renders take up to ~25 ms, and layout follows
 const toRender = new Set(); // mounted entries waiting for their render
 const yieldTask = (() => { const ch = new MessageChannel(); let cb = null; ch.port1.onmessage = () => { const f = cb; cb = null; f?.(); }; return (f) => { cb = f; ch.port2.postMessage(0); }; })();
 let draining = false;

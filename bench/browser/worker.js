@@ -21,7 +21,7 @@ async function run({ threads, ids, reps, warm, gen, click }) {
     t0 = now();
     gb.setTokens(ids64);
     gb.runAll();
-    gb.sample({ temperature: 0 });
+    gb.sample({ temperature: 0 }, 0, { arrays: false }); // the token only, as bench/glassbox_worker.js
     if (i >= warm) p.push(now() - t0);
   }
   r.job1_ms = median(p);
@@ -32,7 +32,7 @@ async function run({ threads, ids, reps, warm, gen, click }) {
     t0 = now();
     gb.appendTokens([next]);
     gb.runAll();
-    gb.sample({ temperature: 0 });
+    gb.sample({ temperature: 0 }, 0, { arrays: false }); // the token only, as bench/glassbox_worker.js
     if (i >= warm) k.push(now() - t0);
   }
   r.job2_kv_ms = median(k);
@@ -42,7 +42,7 @@ async function run({ threads, ids, reps, warm, gen, click }) {
   const g = [];
   for (let i = 0; i < warm + gen; i++) {
     t0 = now();
-    const step = gb.sample(SAMPLE);
+    const step = gb.sample(SAMPLE, 0, { arrays: false });
     gb.appendTokens([step.token]);
     gb.runAll();
     if (i >= warm) g.push(now() - t0);

@@ -84,3 +84,25 @@ test('charts.js absMax (selection, no sort) is exactly the sorted 99th percentil
   }
   assert.equal(absMax(() => null, 3, 3), 1e-6);
 });
+
+test('a dense getter (array + stride + offset) bins, limits and counts exactly as the same cells read through a closure', async () => {
+  const { dense } = await import('../../web/lib/overview.js');
+  const { absMax, clipCount } = await import('../../web/lib/charts.js');
+  // Three 40 × 70 matrices side by side in one row-major Float32Array (stride 210): the middle one,
+  // with -Infinity (masked), NaN and a tie of opposite signs (absmax keeps the first in row order).
+  const R = 40, C = 70, S = 3 * C, a = new Float32Array(R * S);
+  let x = 11;
+  for (let k = 0; k < a.length; k++) a[k] = ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) * 4 - 2;
+  a[5 * S + C + 3] = -Infinity; a[6 * S + C + 9] = NaN; a[0 * S + C] = 1.5; a[0 * S + C + 1] = -1.5;
+  const d = dense(a, S, C), plain = (i, j) => a[C + i * S + j];
+  for (const [bh, bw] of [[7, 9], [40, 70], [1, 1]]) {
+    for (const mode of ['max', 'absmax']) assert.deepEqual(binMatrix(d, R, C, bh, bw, mode), binMatrix(plain, R, C, bh, bw, mode));
+  }
+  assert.equal(quantileAbs(d, R, C), quantileAbs(plain, R, C));
+  assert.equal(absMax(d, R, C), absMax(plain, R, C));
+  assert.deepEqual(clipCount(d, R, C, 1), clipCount(plain, R, C, 1));
+  assert.equal(clipCount(d, R, C, 0).total, R * C - 2); // -Infinity and NaN are not values
+  // The keys a query may see (j <= i): the 'lower' fast path and a keep function read the same cells.
+  assert.equal(absMax(d, R, C, 'lower'), absMax(plain, R, C, (i, j) => j <= i));
+  assert.notEqual(absMax(d, R, C, 'lower'), absMax(d, R, C));
+});

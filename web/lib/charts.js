@@ -2,7 +2,9 @@
  * values, colour legends, SVG attention arcs and line charts, and a tooltip.
  * Values are read with get(i, j); null or -Infinity means "masked". */
 import { css, divRGB, probRGB, seqRGB, ink, PALETTE_CSS } from './colors.js';
-import { matrixOverview, needsOverview } from './overview.js';
+import { eachFinite, matrixOverview, needsOverview } from './overview.js';
+
+export { dense } from './overview.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const ARC_MAX = 48; // tokens the attention arcs show (the last ones)
@@ -28,15 +30,22 @@ export function tip(text, x, y) {
 export const fmt = (v) => (masked(v) ? '−∞' : v == null ? '–' : Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(2) : v.toFixed(Math.abs(v) >= 100 ? 1 : 3));
 export const pct = (p) => (p == null ? '–' : p >= 0.1 ? `${(100 * p).toFixed(1)}%` : p >= 0.001 ? `${(100 * p).toFixed(2)}%` : p > 0 ? '<0.1%' : '0%');
 
+let absScratch = new Float64Array(0); // reused: a 256 x 1,024 matrix's copy per figure was most of the page's garbage
+
 /**
  * Colour-scale limit for |value| (ignoring masked): the 99th percentile, so
  * a few outlier dimensions (common in residual streams) do not wash out the
- * rest; larger values saturate. At least tiny.
+ * rest; larger values saturate. At least tiny. keep: (i, j) => bool, or
+ * 'lower' for the cells with j <= i.
  */
 export function absMax(get, rows, cols, keep = null) {
-  const a = new Float64Array(rows * cols);
+  if (absScratch.length < rows * cols) absScratch = new Float64Array(rows * cols);
+  const a = absScratch;
   let n = 0, top = 0;
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { if (keep && !keep(i, j)) continue; const v = get(i, j); if (!masked(v) && Number.isFinite(v)) { const x = Math.abs(v); a[n++] = x; if (x > top) top = x; } }
+  const put = (v) => { const x = Math.abs(v); a[n++] = x; if (x > top) top = x; };
+  if (keep === 'lower') eachFinite(get, rows, cols, put, true);
+  else if (keep) { for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { if (!keep(i, j)) continue; const v = get(i, j); if (!masked(v) && Number.isFinite(v)) put(v); } }
+  else eachFinite(get, rows, cols, put);
   if (!n) return 1e-6;
   // The element a sort would put at floor(0.99 n), found by selection in O(n): sorting a
   // 256 x 1,024 activation took ~100 ms of the main thread.
@@ -63,7 +72,7 @@ function select(a, n, k) {
 /** How many of the cells lie past ±max (drawn in the end colour), and how many there are. */
 export function clipCount(get, rows, cols, max) {
   let n = 0, total = 0;
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) { const v = get(i, j); if (masked(v) || !Number.isFinite(v)) continue; total++; if (Math.abs(v) > max) n++; }
+  eachFinite(get, rows, cols, (v) => { total++; if (Math.abs(v) > max) n++; });
   return { n, total };
 }
 

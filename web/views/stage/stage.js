@@ -22,17 +22,16 @@
  * of ROWS positions with buttons to move it; the GELU dots are one canvas. */
 import { KIND } from '../../steps.js';
 import { sampleKey, runKey } from '../../state.js';
-import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, fmt, pct, tip } from '../../lib/charts.js';
+import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, dense, fmt, pct, tip } from '../../lib/charts.js';
 import { css, probRGB, divRGB } from '../../lib/colors.js';
 import { zoomWindow } from '../../lib/overview.js';
 import { renderError } from '../../lib/render-error.js';
 import { showPiece } from '../tokens/tokens.js';
 import { mountSamplingBars } from '../sampling/sampling.js';
 
-const mat = (a, C) => (i, j) => a[i * C + j];
-const headOf = (a, H, D, h) => (i, j) => a[(i * H + h) * D + j];
-const attn = (a, T, h) => (i, j) => a[(h * T + i) * T + j];
-const causal = (i, j) => j <= i;
+const mat = (a, C) => dense(a, C);
+const headOf = (a, H, D, h) => dense(a, H * D, h * D);
+const attn = (a, T, h) => dense(a, T, h * T * T);
 
 /** Where a step sits, in words. */
 export function whereText(stage, layer, config) {
@@ -75,8 +74,9 @@ function viewMatches(d, s) {
   return d.view.allHeads === !!s.allHeads && (s.allHeads || d.view.head === Math.min(s.head | 0, d.H - 1));
 }
 
-/** A slice of the stage's figures drawn in one task (ms). */
-const SLICE_MS = 20;
+/** A slice of the stage's figures drawn in one task: past this many ms the next figure waits for
+ * a task of its own (a figure of a 256-token step takes 10–25 ms, and layout follows each task). */
+const SLICE_MS = 8;
 
 export function stageView({ templates, actions }) {
   let focusRow = null;
@@ -114,65 +114,73 @@ export function stageView({ templates, actions }) {
       if (!fresh) return;
       const width = Math.max(280, box.clientWidth || el.clientWidth - 40);
       const labels = Array.from({ length: d.T }, (_, i) => (s.run && s.run.pieces[i] != null ? showPiece(s.run.pieces[i]) : `#${i}`));
-      const shared = sharedScales(k, d);
       // The figures are drawn in slices of about SLICE_MS, each slice its own task (a step of three
       // 256-row matrices was one 55 ms task); a hidden .waiting stays until the last one is drawn, so
       // whoever waits for the step (tests, the bench) waits for all of it. A newer render stops an older one.
-      const my = ++drawing, figs = k.figs, marker = document.createElement('p');
+      // The work is a queue of units: each shared colour limit, then each figure; a figure's unit may
+      // return its drawing as a unit of its own (its colour limit and clip count first: at 1,024 tokens
+      // each half of a T × C matrix is 20-40 ms), done next.
+      const my = ++drawing, marker = document.createElement('p');
       marker.className = 'waiting'; marker.hidden = true;
       box.append(marker);
-      let i = 0;
+      const shared = {};
+      const queue = [
+        ...k.figs.filter((f) => f.share).map((f) => ({ name: `share ${f.share}`, run: () => shareScale(shared, f, d) })),
+        ...k.figs.map((f) => ({ name: f.chart, run: () => {
+          const draw = CHARTS[f.chart];
+          if (!draw) throw new Error(`no chart "${f.chart}"`);
+          return draw({ box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } }, f);
+        } })),
+      ];
+      // A slice runs outside main.js's render: its failure is shown here.
+      const later = () => setTimeout(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } }, 0);
       const slice = () => {
         if (my !== drawing || !box.isConnected) return;
         const t0 = performance.now();
-        while (i < figs.length) {
-          if (i > 0 && performance.now() - t0 > SLICE_MS) {
-            applyWidths(box);
-            // A later slice runs outside main.js's render: its failure is shown here.
-            setTimeout(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } }, 0);
-            return;
-          }
-          const f = figs[i++];
-          const ctx = { box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } };
-          const draw = CHARTS[f.chart];
-          if (!draw) throw new Error(`no chart "${f.chart}"`);
-          draw(ctx, f);
+        while (queue.length) {
+          if (performance.now() - t0 > SLICE_MS) { applyWidths(box); later(); return; }
+          const unit = queue.shift(), tu = performance.now();
+          const rest = unit.run();
+          performance.measure(`render:stage ${unit.name}`, { start: tu }); // bench/longtasks.js lists the slow ones
+          if (typeof rest === 'function') queue.unshift({ name: `${unit.name} (draw)`, run: rest });
         }
         applyWidths(box);
         marker.remove();
       };
-      slice();
+      // The first figure waits for a task of its own too: the render runs in the frame's task with
+      // the other views' renders, and a 256-token figure is 10-25 ms.
+      later();
     },
   };
 }
 
-/* The ±max of each scale group (figs with the same `share`): the largest of the members' own. */
-function sharedScales(step, d) {
-  const out = {};
-  for (const f of step.figs) {
-    if (!f.share) continue;
-    const a = d.fields[f.of[0]].data, cols = a.length / d.T;
-    out[f.share] = Math.max(out[f.share] || 0, absMax(mat(a, cols), d.T, cols));
-  }
-  return out;
+/* The ±max of a scale group (figs with the same `share`) is the largest of the members' own: one member's into out. */
+function shareScale(out, f, d) {
+  const a = d.fields[f.of[0]].data, cols = a.length / d.T;
+  out[f.share] = Math.max(out[f.share] || 0, absMax(mat(a, cols), d.T, cols));
 }
 
 /* ------------------------------------------------------------ renderers */
 
-/** Heatmap of a [rows, cols] getter with its legend, in a figure. */
+/**
+ * Heatmap of a [rows, cols] getter with its legend, in a figure, in two parts: this call finds the
+ * colour limit and the clip count, and returns the drawing (the stage's slices run it as a unit).
+ */
 function matFig(ctx, title, get, cols, o = {}) {
   const { d, labels, width } = ctx;
   const max = o.max ?? absMax(get, d.T, cols);
-  const hm = heatmap({ rows: d.T, cols, get, rowLabels: labels, maxWidth: o.maxWidth ?? width - 24, max, scale: 'div',
-    label: title, colLabels: o.colLabels, showValues: o.showValues, cell: o.cell,
-    describe: o.describe || ((i, j, v) => `${labels[i]} · ${o.colName || 'dim'} ${o.colLabels ? o.colLabels[j] : j}: ${fmt(v)}`) });
   const { n, total } = clipCount(get, d.T, cols, max);
-  const lg = divLegend(max, { clipped: n, total, why: o.why || '99th percentile of |values|', caption: 'blue < 0 < red' });
-  return ctx.fig(ctx.box, { title, shape: o.shape || `[${d.T} × ${cols}]`, note: o.note, wide: o.wide !== false }, [hm, lg]);
+  return () => {
+    const hm = heatmap({ rows: d.T, cols, get, rowLabels: labels, maxWidth: o.maxWidth ?? width - 24, max, scale: 'div',
+      label: title, colLabels: o.colLabels, showValues: o.showValues, cell: o.cell,
+      describe: o.describe || ((i, j, v) => `${labels[i]} · ${o.colName || 'dim'} ${o.colLabels ? o.colLabels[j] : j}: ${fmt(v)}`) });
+    const lg = divLegend(max, { clipped: n, total, why: o.why || '99th percentile of |values|', caption: 'blue < 0 < red' });
+    ctx.fig(ctx.box, { title, shape: o.shape || `[${d.T} × ${cols}]`, note: o.note, wide: o.wide !== false }, [hm, lg]);
+  };
 }
 
 /** One head's colour limit for scores and masked scores: the keys each query may see. */
-export function headScale(a, T, h) { return absMax(attn(a, T, h), T, T, causal); }
+export function headScale(a, T, h) { return absMax(attn(a, T, h), T, T, 'lower'); }
 
 function attnLegend(f, get, T, max, compact = false) {
   if (f.prob) return legend('prob', '0', '1', 'attention weight (a probability: its own 0–1 scale, not the scores’ — softmax turned scores into weights)');
@@ -218,7 +226,7 @@ const qkvFigs = (ctx, f) => {
   const hs = s.allHeads ? Array.from({ length: d.H }, (_, h) => h) : [Math.min(s.head, d.H - 1)];
   for (const h of hs) {
     for (const name of f.of) {
-      matFig(ctx, `${name} · head ${h + 1}`, headOf(ctx.get(name).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3), shape: `[${d.T} × ${d.D}]` });
+      matFig(ctx, `${name} · head ${h + 1}`, headOf(ctx.get(name).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3), shape: `[${d.T} × ${d.D}]` })();
     }
   }
 };
@@ -234,7 +242,7 @@ export const CHARTS = {
       o.note = `${d.H} bands of ${d.D} columns, head 1 first`;
       o.describe = (i, j, v) => `${ctx.labels[i]} · head ${Math.floor(j / d.D) + 1}, dim ${j % d.D}: ${fmt(v)}`;
     }
-    matFig(ctx, f.title, mat(a, cols), cols, o);
+    return matFig(ctx, f.title, mat(a, cols), cols, o);
   },
   lnScale(ctx, f) {
     const { d, labels } = ctx;
@@ -246,7 +254,7 @@ export const CHARTS = {
   },
   qkv: qkvFigs,
   attn(ctx, f) {
-    const { d, s, labels } = ctx;
+    const { d, s } = ctx;
     const arr = ctx.get(f.of[0]);
     const pat = arr.heads ? arr : null; // engine.js headPattern: what this view draws of the pattern
     if (s.allHeads) { headGrid(ctx, f, pat || arr.data); return; }
@@ -254,21 +262,9 @@ export const CHARTS = {
     const e = pat ? pat.heads.find((x) => x.head === h) || pat.heads[0] : null;
     const get = e ? (e.full ? (i, j) => e.full[i * d.T + j] : null) : attn(arr.data, d.T, h);
     const max = f.prob ? 1 : headScale(arr.data, d.T, h);
-    const cell = Math.max(12, Math.min(40, Math.floor((Math.min(ctx.width, 620) - 120) / d.T)));
-    const o = { rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, rowLabels: labels, colLabels: labels, showValues: true,
-      max, label: `${f.title}, head ${h + 1}`, describe: (i, j, v) => `query ${labels[i]} → key ${labels[j]}: ${fmt(v)}` };
-    if (e && e.overview) {
-      // The engine's overview, and its zoom window: moving the window asks the engine for the new region.
-      o.binned = binnedOf(e, d.T);
-      o.zoom = { key: patternKey(d.layer, h, d.T), r0: e.zoom.r0, c0: e.zoom.c0, rows: e.zoom.rows, cols: e.zoom.cols, data: e.zoom.data,
-        fetch: (r0, c0, rows, cols) => ctx.actions.patternZoom({ layer: d.layer, head: h, r0, c0, rows, cols }) };
-    }
-    const hm = heatmap(o);
-    hm.querySelector('canvas').classList.add('attn-map');
-    ctx.box.dataset.attnHead = String(h);
-    const legendGet = get || (() => 0);
-    ctx.fig(ctx.box, { title: `${f.title} · head ${h + 1}`, shape: `[${d.T} × ${d.T}] rows: queries, columns: keys`, note: f.note, wide: false }, [hm, pat ? legend('prob', '0', '1', 'attention weight (a probability: its own 0–1 scale, not the scores’ — softmax turned scores into weights)') : attnLegend(f, legendGet, d.T, max)]);
-    ctx.box.lastAttn = hm;
+    // The legend (for scores: a clip count over T × T) now, the drawing as the next unit.
+    const lg = pat ? legend('prob', '0', '1', 'attention weight (a probability: its own 0–1 scale, not the scores’ — softmax turned scores into weights)') : attnLegend(f, get || (() => 0), d.T, max);
+    return () => drawAttn(ctx, f, { h, e, get, max, lg });
   },
   arcs(ctx, f) {
     const { d, s, labels } = ctx;
@@ -288,25 +284,26 @@ export const CHARTS = {
     const { d, s } = ctx;
     if (s.allHeads) return;
     const h = Math.min(s.head, d.H - 1);
-    matFig(ctx, `${f.title} · head ${h + 1}`, headOf(ctx.get(f.of[0]).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3) });
+    return matFig(ctx, `${f.title} · head ${h + 1}`, headOf(ctx.get(f.of[0]).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3) });
   },
   neurons(ctx, f) { neuronTable(ctx, ctx.get(f.of[0]), f); },
   neuronPair(ctx, f) {
     const { d } = ctx;
     const c = ctx.get(f.of[0]), n = c.ids.length; // engine.js neuronColumns: the engine's choice of neurons
     const labels = Array.from(c.ids, (m) => `n${m}`);
-    const sub = (a) => (i, j) => a[i * n + j];
+    const sub = (a) => dense(a, n);
     const max = Math.max(absMax(sub(c.pre), d.T, n), 1e-6);
     const w = Math.min(520, ctx.width / 2 - 20);
     const why = 'the pre-activations’ 99th percentile of |values|, shared by both';
-    matFig(ctx, f.titles[0], sub(c.pre), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: `${n} most active of ${d.M} neurons` });
-    matFig(ctx, f.titles[1], sub(c.post), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: 'same neurons' });
+    const post = matFig(ctx, f.titles[1], sub(c.post), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: 'same neurons' });
+    const pre = matFig(ctx, f.titles[0], sub(c.pre), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: `${n} most active of ${d.M} neurons` });
+    return () => { pre(); post(); };
   },
   geluPoints(ctx, f) { ctx.fig(ctx.box, { title: f.title, note: f.note, wide: false }, geluPoints(ctx.get(f.of[0]))); },
   neuronSubset(ctx, f) {
     const { d } = ctx;
     const c = ctx.get(f.of[0]), n = c.ids.length;
-    matFig(ctx, f.title, (i, j) => c.post[i * n + j], n, { colLabels: Array.from(c.ids, (m) => `n${m}`), colName: 'neuron', shape: `${n} most active of ${d.M}` });
+    return matFig(ctx, f.title, dense(c.post, n), n, { colLabels: Array.from(c.ids, (m) => `n${m}`), colName: 'neuron', shape: `${n} most active of ${d.M}` });
   },
   norms(ctx, f) {
     const { d, labels } = ctx;
@@ -343,6 +340,25 @@ export const CHARTS = {
   },
   sample() { /* drawn from the sampling answer in render() */ },
 };
+
+/* The attention figure of one head (CHARTS.attn's drawing unit): the overview + zoom, or the whole matrix. */
+function drawAttn(ctx, f, { h, e, get, max, lg }) {
+  const { d, labels } = ctx;
+  const cell = Math.max(12, Math.min(40, Math.floor((Math.min(ctx.width, 620) - 120) / d.T)));
+  const o = { rows: d.T, cols: d.T, get, scale: f.prob ? 'prob' : 'div', cell, rowLabels: labels, colLabels: labels, showValues: true,
+    max, label: `${f.title}, head ${h + 1}`, describe: (i, j, v) => `query ${labels[i]} → key ${labels[j]}: ${fmt(v)}` };
+  if (e && e.overview) {
+    // The engine's overview, and its zoom window: moving the window asks the engine for the new region.
+    o.binned = binnedOf(e, d.T);
+    o.zoom = { key: patternKey(d.layer, h, d.T), r0: e.zoom.r0, c0: e.zoom.c0, rows: e.zoom.rows, cols: e.zoom.cols, data: e.zoom.data,
+      fetch: (r0, c0, rows, cols) => ctx.actions.patternZoom({ layer: d.layer, head: h, r0, c0, rows, cols }) };
+  }
+  const hm = heatmap(o);
+  hm.querySelector('canvas').classList.add('attn-map');
+  ctx.box.dataset.attnHead = String(h);
+  ctx.fig(ctx.box, { title: `${f.title} · head ${h + 1}`, shape: `[${d.T} × ${d.T}] rows: queries, columns: keys`, note: f.note, wide: false }, [hm, lg]);
+  ctx.box.lastAttn = hm;
+}
 
 /** Positions a per-position table shows at once; buttons move the window. */
 export const ROWS = 32;
