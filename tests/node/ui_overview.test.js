@@ -106,3 +106,26 @@ test('a dense getter (array + stride + offset) bins, limits and counts exactly a
   assert.equal(absMax(d, R, C, 'lower'), absMax(plain, R, C, (i, j) => j <= i));
   assert.notEqual(absMax(d, R, C, 'lower'), absMax(d, R, C));
 });
+
+test('absMax over a dense getter (histogram, then selection in one bin) is the sorted 99th percentile: ties, zeros, one value, outliers', async () => {
+  const { dense } = await import('../../web/lib/overview.js');
+  const { absMax } = await import('../../web/lib/charts.js');
+  let x = 5;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const sorted99 = (vals) => { const v = vals.filter(Number.isFinite).map(Math.abs).sort((p, q) => p - q); return v.length ? v[Math.min(v.length - 1, Math.floor(0.99 * v.length))] || v.at(-1) || 1e-6 : 1e-6; };
+  const cases = {
+    random: (n) => Float32Array.from({ length: n }, () => rnd() * 2 - 1),
+    ties: (n) => Float32Array.from({ length: n }, () => Math.round(rnd() * 6 - 3) / 2), // seven values
+    outlier: (n) => Float32Array.from({ length: n }, (_, i) => (i === 7 ? 1e6 : (rnd() - 0.5) * 1e-3)),
+    zeros: (n) => new Float32Array(n),
+    one: (n) => new Float32Array(n).fill(-0.25),
+  };
+  for (const [name, make] of Object.entries(cases)) {
+    for (const [R, C] of [[1, 1], [3, 5], [97, 131], [256, 300]]) {
+      const a = make(R * C);
+      assert.equal(absMax(dense(a, C), R, C), sorted99(Array.from(a)), `${name} ${R}x${C}`);
+      const low = []; for (let i = 0; i < R; i++) for (let j = 0; j <= Math.min(i, C - 1); j++) low.push(a[i * C + j]);
+      assert.equal(absMax(dense(a, C), R, C, 'lower'), sorted99(low), `${name} ${R}x${C} lower`);
+    }
+  }
+});

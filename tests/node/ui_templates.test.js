@@ -11,7 +11,7 @@ import Mustache from 'mustache';
 import { createTemplates, escapeHtml, splitSections } from '../../web/lib/templates.js';
 import { initialState, runKey, sampleKey } from '../../web/state.js';
 import { embedCode } from '../../web/views/controls/controls.js';
-import { tokensModel, pieceBytes, showPiece } from '../../web/views/tokens/tokens.js';
+import { tokensModel, pieceBytes, showPiece, grownFrom } from '../../web/views/tokens/tokens.js';
 import { stagemapModel } from '../../web/views/stagemap/stagemap.js';
 import { SUBSTAGES, barsModel, stageBarsModel } from '../../web/views/sampling/sampling.js';
 import { ablationModel } from '../../web/views/ablation/ablation.js';
@@ -55,10 +55,18 @@ test('templates contain no inline styles or scripts the CSP would block', () => 
 test('the tokens view shows ids, bytes for odd pieces, and marks generated tokens', async () => {
   const t = await templates();
   const vm = tokensModel(run, null);
-  const html = t.render('tokens', 'chips', vm);
+  const html = t.render('tokens', 'chipItems', vm);
   assert.equal((html.match(/class="tok[ "]/g) || []).length, 4);
   assert.match(html, /tok-gen/);
-  assert.match(html, /1 generated/);
+  assert.match(t.render('tokens', 'chipsHead', vm), /1 generated/);
+  // A generated token appends chips; any other change redraws them all.
+  const keys = vm.tokens.map((x) => `${x.id}|${x.gen}`);
+  assert.equal(grownFrom(keys.slice(0, 3), vm.tokens), 3);
+  assert.equal(grownFrom(keys, vm.tokens), 4);
+  assert.equal(grownFrom([], vm.tokens), 0);
+  assert.equal(grownFrom([...keys, '5|true'], vm.tokens), 0);
+  assert.equal(grownFrom(['999|false', ...keys.slice(1, 3)], vm.tokens), 0);
+  assert.equal(grownFrom([...keys.slice(0, 3), keys[3].replace('|true', '|false')], vm.tokens), 0); // a generated token became prompt
   assert.equal(pieceBytes('\\xE2'), 'E2');
   assert.equal(pieceBytes(' é'), '20 C3 A9');
   assert.equal(pieceBytes(' there'), '');

@@ -112,12 +112,21 @@ function syncMirror(mirror, ta) {
   mirror.scrollTop = ta.scrollTop;
 }
 
+/** How many of the chips on screen (keys "id|gen") the new tokens keep as they are: all of them, or 0. */
+export function grownFrom(shown, tokens) {
+  if (!shown.length || tokens.length < shown.length) return 0;
+  for (let i = 0; i < shown.length; i++) if (shown[i] !== `${tokens[i].id}|${tokens[i].gen}`) return 0;
+  return shown.length;
+}
+
 export function tokensView({ templates, actions }) {
+  let shown = []; // the chips on screen, "id|gen" each
   return {
     watch: ['run', 'prompt', 'errors'],
     render(el, s) {
       if (!el.querySelector('.prompt-input')) {
         el.innerHTML = templates.render('tokens', 'main', {});
+        shown = [];
         const ta = el.querySelector('.prompt-input');
         ta.value = s.prompt;
         ta.addEventListener('input', () => actions.set({ prompt: ta.value, gen: [] }));
@@ -128,10 +137,20 @@ export function tokensView({ templates, actions }) {
       const ta = el.querySelector('.prompt-input');
       if (document.activeElement !== ta && ta.value !== s.prompt) ta.value = s.prompt;
       const area = el.querySelector('.tok-area');
-      area.innerHTML = templates.render('tokens', 'chips', tokensModel(s.run, s.errors.tokens));
-      applyWidths(area);
-      area.querySelector('.reset-gen')?.addEventListener('click', () => actions.resetGenerated());
-      area.querySelector('.keep-switch')?.addEventListener('click', (ev) => actions.set({ keep: ev.currentTarget.dataset.keep }));
+      const vm = tokensModel(s.run, s.errors.tokens);
+      const head = area.querySelector('.tok-head'), list = area.querySelector('.tokens'), foot = area.querySelector('.tok-foot');
+      head.innerHTML = templates.render('tokens', 'chipsHead', vm);
+      foot.innerHTML = templates.render('tokens', 'chipsFoot', vm);
+      head.querySelector('.reset-gen')?.addEventListener('click', () => actions.resetGenerated());
+      foot.querySelector('.keep-switch')?.addEventListener('click', (ev) => actions.set({ keep: ev.currentTarget.dataset.keep }));
+      // A run that only grew (a generated token) appends its new chips: redrawing 1,000 chips per
+      // token was a 27 ms render and as much layout on the main thread.
+      const n = grownFrom(shown, vm.tokens);
+      const add = document.createElement('template');
+      add.innerHTML = templates.render('tokens', 'chipItems', { tokens: vm.tokens.slice(n) });
+      applyWidths(add.content);
+      if (n) list.append(add.content); else list.replaceChildren(add.content);
+      shown = vm.tokens.map((t) => `${t.id}|${t.gen}`);
       // The backdrop shows the run's window only when the run is of the text in the box.
       drawMirror(el, ta.value, s.run && s.run.key && s.run.prompt === s.prompt && ta.value === s.prompt ? s.run : null);
     },
