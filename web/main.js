@@ -7,6 +7,7 @@
  * precomputed trace (trace/default.json) when the state asks for the default
  * model and prompt, then switch to the live engine once the model has loaded.
  */
+import { nextTask } from './lib/next-task.js';
 import Mustache from './vendor/mustache.mjs';
 import { createStore, decodeUrl, encodeUrl, initialState, clampToModel, DEFAULTS, runKey, sampleKey, runDesc, samplingOf, toggleHead } from './state.js';
 import { moveStep, stepIndex, stepList, stepId } from './steps.js';
@@ -364,9 +365,8 @@ function scheduleRender(changed) {
  * tokens the tokens, stage, sampling and tool views together took 100-170 ms
  * in one task while generating). Each view renders the state as it is when
  * its turn comes. */
-const SLICE_MS = 10; // a view past this waits for a task of its own: renders take up to ~25 ms, and layout follows
+const SLICE_MS = 6; // a view past this waits for a task of its own: renders take up to ~25 ms, and the frame's layout and paint (10-20 ms) share the first task
 const toRender = new Set(); // mounted entries waiting for their render
-const yieldTask = (() => { const ch = new MessageChannel(); let cb = null; ch.port1.onmessage = () => { const f = cb; cb = null; f?.(); }; return (f) => { cb = f; ch.port2.postMessage(0); }; })();
 let draining = false;
 function renderAll() {
   frame = 0;
@@ -385,7 +385,7 @@ function drain() {
   const start = performance.now();
   for (const m of mounted) {
     if (!toRender.has(m)) continue;
-    if (performance.now() - start > SLICE_MS) { yieldTask(drain); return; }
+    if (performance.now() - start > SLICE_MS) { nextTask(drain); return; }
     toRender.delete(m);
     const t0 = performance.now(); // bench/longtasks.js reads these measures: which view a long task was
     try { m.view.render(m.el, store.get()); } catch (e) { renderError(m.el, e, { title: `The ${m.name} view failed` }); }
@@ -489,7 +489,10 @@ async function measureBoot(state) {
   await mount();
   pendingChanged.add('*');
   renderAll();
-  while (draining) await new Promise((r) => setTimeout(r, 5)); // the views render in slices
+  // The views render in slices, and the stage draws its figures in tasks of their own (its hidden
+  // .waiting marker stays until they are on the page): wait for both, up to 5 s.
+  const until = performance.now() + 5000;
+  while ((draining || document.querySelector('main .waiting')) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
   await document.fonts?.ready;
   reportMeasured();
 }

@@ -151,6 +151,28 @@ export function zoomShape(o, n = naturalSize(o)) {
   return { zr, zc, cell };
 }
 
+/** The overview's summary, drawn size (CSS px) and pixels (bw × bh) for heatmap options o. */
+export function overviewShape(o, n = naturalSize(o)) {
+  const { rows, cols, scale = 'div' } = o;
+  const mode = scale === 'prob' || scale === 'seq' ? 'max' : 'absmax';
+  const avail = Math.max(120, (o.maxWidth || 640) - 8);
+  const square = rows === cols;
+  const pw = Math.min(avail, square ? 560 : Math.max(cols * n.cw, 240));
+  const ph = Math.min(square ? pw : 420, Math.max(rows, 120));
+  const bw = o.binned ? o.binned.bw : Math.min(cols, Math.round(pw)), bh = o.binned ? o.binned.bh : Math.min(rows, Math.round(ph));
+  return { mode, square, pw, ph, bw, bh };
+}
+
+/**
+ * The overview heatmap(o) would draw, binned now (o.binned for a later heatmap call: a caller
+ * can bin in one task and draw in the next), or null when o is drawn cell by cell.
+ */
+export function overviewBins(o) {
+  if (o.noOverview || o.binned || !needsOverview(o)) return null;
+  const { mode, bw, bh } = overviewShape(o);
+  return { ...binMatrix(o.get, o.rows, o.cols, bh, bw, mode), bw, bh, mode };
+}
+
 /**
  * The overview + zoom element (used by charts.js heatmap when needsOverview).
  * @param {object} o  heatmap's options
@@ -159,16 +181,11 @@ export function zoomShape(o, n = naturalSize(o)) {
 export function matrixOverview(o, heatmap) {
   const { rows, cols, get, scale = 'div' } = o;
   const n = naturalSize(o);
-  const mode = scale === 'prob' || scale === 'seq' ? 'max' : 'absmax';
+  const { mode, square, pw, ph, bw, bh } = overviewShape(o, n);
   const max = o.max ?? (scale === 'prob' ? 1 : quantileAbs(get, rows, cols));
   const colorOf = scale === 'prob' ? (v) => probRGB(v) : scale === 'seq' ? (v) => seqRGB(v, max) : (v) => divRGB(v, max);
-  const avail = Math.max(120, (o.maxWidth || 640) - 8);
-  const square = rows === cols;
-  const pw = Math.min(avail, square ? 560 : Math.max(cols * n.cw, 240));
-  const ph = Math.min(square ? pw : 420, Math.max(rows, 120));
-  // o.binned: an overview the engine already downsampled ({data, empty?, bh, bw, mode, by}; a head
-  // pattern view computed in C), drawn as given; otherwise every cell is read and binned here.
-  const bw = o.binned ? o.binned.bw : Math.min(cols, Math.round(pw)), bh = o.binned ? o.binned.bh : Math.min(rows, Math.round(ph));
+  // o.binned: an overview already downsampled ({data, empty?, bh, bw, mode, by?}: a head pattern view
+  // computed in C, or overviewBins's), drawn as given; otherwise every cell is read and binned here.
   const { data, empty } = o.binned
     ? { data: o.binned.data, empty: o.binned.empty || new Uint8Array(bh * bw) } : binMatrix(get, rows, cols, bh, bw, mode);
   const small = (o.maxWidth || 640) < 300; // a small multiple (all heads): overview only
@@ -180,7 +197,7 @@ export function matrixOverview(o, heatmap) {
   const per = `${(rows / bh).toFixed(rows % bh ? 1 : 0)} × ${(cols / bw).toFixed(cols % bw ? 1 : 0)}`;
   const how = (bh === rows && bw === cols ? 'one pixel per cell'
     : `each pixel shows the ${mode === 'max' ? 'largest value' : 'value of largest magnitude (sign kept)'} of the ${per} cells it covers`)
-    + (o.binned && o.binned.by ? ` (computed by ${o.binned.by})` : '') + (o.binned && o.binned.empty ? '; grey: every cell masked' : '');
+    + (o.binned && o.binned.by ? ` (computed by ${o.binned.by})` : '') + (empty.includes(1) ? '; grey: every cell masked' : '');
   cap.textContent = `Overview of all ${rows} × ${cols} cells: ${how}${small ? '' : '. Click, tap or drag on it to zoom; the window below shows that region cell by cell'}.`;
   const cv = document.createElement('canvas');
   cv.className = 'ov-canvas';

@@ -24,7 +24,8 @@ import { KIND } from '../../steps.js';
 import { sampleKey, runKey } from '../../state.js';
 import { heatmap, legend, divLegend, arcs, lineChart, applyWidths, absMax, clipCount, dense, fmt, pct, tip } from '../../lib/charts.js';
 import { css, probRGB, divRGB } from '../../lib/colors.js';
-import { zoomWindow } from '../../lib/overview.js';
+import { overviewBins, zoomWindow } from '../../lib/overview.js';
+import { nextTask } from '../../lib/next-task.js';
 import { renderError } from '../../lib/render-error.js';
 import { showPiece } from '../tokens/tokens.js';
 import { mountSamplingBars } from '../sampling/sampling.js';
@@ -123,29 +124,34 @@ export function stageView({ templates, actions }) {
       const my = ++drawing, marker = document.createElement('p');
       marker.className = 'waiting'; marker.hidden = true;
       box.append(marker);
+      // The figures are drawn into a detached box and moved onto the page when the last is done:
+      // the frames between slices then have nothing to lay out (they cost 10-30 ms each on a click).
+      const work = document.createElement('div');
       const shared = {};
       const queue = [
         ...k.figs.filter((f) => f.share).map((f) => ({ name: `share ${f.share}`, run: () => shareScale(shared, f, d) })),
         ...k.figs.map((f) => ({ name: f.chart, run: () => {
           const draw = CHARTS[f.chart];
           if (!draw) throw new Error(`no chart "${f.chart}"`);
-          return draw({ box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } }, f);
+          return draw({ box: work, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } }, f);
         } })),
       ];
       // A slice runs outside main.js's render: its failure is shown here.
-      const later = () => setTimeout(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } }, 0);
+      const later = () => nextTask(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } });
       const slice = () => {
         if (my !== drawing || !box.isConnected) return;
         const t0 = performance.now();
         while (queue.length) {
-          if (performance.now() - t0 > SLICE_MS) { applyWidths(box); later(); return; }
-          const unit = queue.shift(), tu = performance.now();
+          if (performance.now() - t0 > SLICE_MS) { later(); return; }
+          const unit = queue.shift(), tu = performance.now(), part = unit.part || 1;
           const rest = unit.run();
-          performance.measure(`render:stage ${unit.name}`, { start: tu }); // bench/longtasks.js lists the slow ones
-          if (typeof rest === 'function') queue.unshift({ name: `${unit.name} (draw)`, run: rest });
+          performance.measure(`render:stage ${unit.name}${part > 1 ? ` (part ${part})` : ''}`, { start: tu }); // bench/longtasks.js lists the slow ones
+          if (typeof rest === 'function') queue.unshift({ name: unit.name, part: part + 1, run: rest });
         }
-        applyWidths(box);
-        marker.remove();
+        applyWidths(work);
+        Object.assign(box.dataset, work.dataset);
+        box.lastAttn = work.lastAttn;
+        box.replaceChildren(...work.childNodes); // and the .waiting marker goes
       };
       // The first figure waits for a task of its own too: the render runs in the frame's task with
       // the other views' renders, and a 256-token figure is 10-25 ms.
@@ -163,20 +169,23 @@ function shareScale(out, f, d) {
 /* ------------------------------------------------------------ renderers */
 
 /**
- * Heatmap of a [rows, cols] getter with its legend, in a figure, in two parts: this call finds the
- * colour limit and the clip count, and returns the drawing (the stage's slices run it as a unit).
+ * Heatmap of a [rows, cols] getter with its legend, in a figure, in three parts: this call finds
+ * the colour limit and the clip count and returns the binning of its overview (when it has one),
+ * which returns the drawing; the stage's slices run each as a unit (at 1,024 tokens each part of
+ * a T × C matrix is 10-25 ms).
  */
 function matFig(ctx, title, get, cols, o = {}) {
   const { d, labels, width } = ctx;
   const max = o.max ?? absMax(get, d.T, cols);
   const { n, total } = clipCount(get, d.T, cols, max);
-  return () => {
-    const hm = heatmap({ rows: d.T, cols, get, rowLabels: labels, maxWidth: o.maxWidth ?? width - 24, max, scale: 'div',
-      label: title, colLabels: o.colLabels, showValues: o.showValues, cell: o.cell,
-      describe: o.describe || ((i, j, v) => `${labels[i]} · ${o.colName || 'dim'} ${o.colLabels ? o.colLabels[j] : j}: ${fmt(v)}`) });
+  const h = { rows: d.T, cols, get, rowLabels: labels, maxWidth: o.maxWidth ?? width - 24, max, scale: 'div',
+    label: title, colLabels: o.colLabels, showValues: o.showValues, cell: o.cell,
+    describe: o.describe || ((i, j, v) => `${labels[i]} · ${o.colName || 'dim'} ${o.colLabels ? o.colLabels[j] : j}: ${fmt(v)}`) };
+  const draw = () => {
     const lg = divLegend(max, { clipped: n, total, why: o.why || '99th percentile of |values|', caption: 'blue < 0 < red' });
-    ctx.fig(ctx.box, { title, shape: o.shape || `[${d.T} × ${cols}]`, note: o.note, wide: o.wide !== false }, [hm, lg]);
+    ctx.fig(ctx.box, { title, shape: o.shape || `[${d.T} × ${cols}]`, note: o.note, wide: o.wide !== false }, [heatmap(h), lg]);
   };
+  return () => { h.binned = overviewBins(h) || undefined; return draw; };
 }
 
 /** One head's colour limit for scores and masked scores: the keys each query may see. */
@@ -226,7 +235,7 @@ const qkvFigs = (ctx, f) => {
   const hs = s.allHeads ? Array.from({ length: d.H }, (_, h) => h) : [Math.min(s.head, d.H - 1)];
   for (const h of hs) {
     for (const name of f.of) {
-      matFig(ctx, `${name} · head ${h + 1}`, headOf(ctx.get(name).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3), shape: `[${d.T} × ${d.D}]` })();
+      matFig(ctx, `${name} · head ${h + 1}`, headOf(ctx.get(name).data, d.H, d.D, h), d.D, { wide: false, maxWidth: Math.min(360, ctx.width / 3), shape: `[${d.T} × ${d.D}]` })()();
     }
   }
 };
@@ -297,7 +306,7 @@ export const CHARTS = {
     const why = 'the pre-activations’ 99th percentile of |values|, shared by both';
     const post = matFig(ctx, f.titles[1], sub(c.post), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: 'same neurons' });
     const pre = matFig(ctx, f.titles[0], sub(c.pre), n, { max, why, colLabels: labels, colName: 'neuron', wide: false, maxWidth: w, shape: `${n} most active of ${d.M} neurons` });
-    return () => { pre(); post(); };
+    return () => { pre()(); post()(); };
   },
   geluPoints(ctx, f) { ctx.fig(ctx.box, { title: f.title, note: f.note, wide: false }, geluPoints(ctx.get(f.of[0]))); },
   neuronSubset(ctx, f) {
