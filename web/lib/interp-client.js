@@ -46,6 +46,9 @@ export function createInterp({ store, client, live, setError, markNow }) {
     const [field, keyOf, verb, argsOf, jobName] = TOOLS[name];
     const s = store.get();
     if (!live() || !mountedViews.has(name) || !visible.has(name)) return;
+    // While Generate runs, the tools wait for its last token: each would recompute for every token in
+    // the one engine worker, ahead of the next (at 1,014 tokens on GPT-2 small, 6 s a token).
+    if (s.generating) return;
     if (name === 'patching' && !s.src) return; // nothing to patch from yet: the view asks for a clean prompt
     const key = keyOf(s);
     if (s[field]?.key === key || inFlight[name] === key) return;
