@@ -100,46 +100,53 @@ export function stageView({ templates, actions }) {
       const fresh = d && d.key === runKey(s) && d.stage === s.stage && (d.layer < 0 || d.layer === s.layer) && viewMatches(d, s);
       const isSample = s.stage === 'sample';
       const c = s.config;
-      el.innerHTML = templates.render('stage', 'main', {
+      const html = templates.render('stage', 'main', {
         where: whereText(s.stage, s.layer, c), name: k.name, explain: k.explain, formula: k.formula,
         stage: s.stage, layer: s.layer, waiting: !fresh && !isSample, error: s.errors.stage,
         shapes: c ? `T = ${d ? d.T : '…'} tokens · width C = ${c.n_embd} · ${c.n_head} heads of d_head = ${c.d_head} · MLP width ${c.d_mlp}` : '',
       });
-      const box = el.querySelector('.charts');
-      if (isSample) {
+      const my = ++drawing; // a newer render stops an older one's slices
+      if (isSample || !fresh) {
+        el.innerHTML = html;
+        if (!isSample) return;
+        const box = el.querySelector('.charts');
         const p = s.predict && s.predict.key === sampleKey(s) ? s.predict : null;
         if (!p) { box.innerHTML = '<p class="dim waiting">computing…</p>'; return; }
         mountSamplingBars(box, templates, p);
         return;
       }
-      if (!fresh) return;
-      const width = Math.max(280, box.clientWidth || el.clientWidth - 40);
+      // The step is drawn off the page (its text and its figures) and replaces what is on screen when
+      // the last figure is done: until then the page keeps the previous step, and the frames between
+      // slices have nothing to lay out (each cost 10-30 ms of a click at 1,024 tokens).
+      const next = document.createElement('div');
+      next.innerHTML = html;
+      const box = next.querySelector('.charts');
+      const live = el.querySelector('.charts');
+      const width = Math.max(280, (live && live.clientWidth) || el.clientWidth - 40);
       const labels = Array.from({ length: d.T }, (_, i) => (s.run && s.run.pieces[i] != null ? showPiece(s.run.pieces[i]) : `#${i}`));
       // The figures are drawn in slices of about SLICE_MS, each slice its own task (a step of three
-      // 256-row matrices was one 55 ms task); a hidden .waiting stays until the last one is drawn, so
-      // whoever waits for the step (tests, the bench) waits for all of it. A newer render stops an older one.
+      // 256-row matrices was one 55 ms task); a hidden .waiting on the page stays until the step is in,
+      // so whoever waits for the step (tests, the bench) waits for all of it.
       // The work is a queue of units: each shared colour limit, then each figure; a figure's unit may
-      // return its drawing as a unit of its own (its colour limit and clip count first: at 1,024 tokens
-      // each half of a T × C matrix is 20-40 ms), done next.
-      const my = ++drawing, marker = document.createElement('p');
+      // return the rest of its work as a unit of its own (a matrix: its colour limit and clip count,
+      // its overview's binning, its drawing), done next.
+      const marker = document.createElement('p');
       marker.className = 'waiting'; marker.hidden = true;
-      box.append(marker);
-      // The figures are drawn into a detached box and moved onto the page when the last is done:
-      // the frames between slices then have nothing to lay out (they cost 10-30 ms each on a click).
-      const work = document.createElement('div');
+      (live || el).append(marker);
       const shared = {};
       const queue = [
         ...k.figs.filter((f) => f.share).map((f) => ({ name: `share ${f.share}`, run: () => shareScale(shared, f, d) })),
         ...k.figs.map((f) => ({ name: f.chart, run: () => {
           const draw = CHARTS[f.chart];
           if (!draw) throw new Error(`no chart "${f.chart}"`);
-          return draw({ box: work, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } }, f);
+          return draw({ box, d, s, width, labels, fig, actions, templates, shared, get: fieldsFor(d, f), focusRow: () => focusRow, setFocus: (j) => { focusRow = j; } }, f);
         } })),
       ];
+      const show = () => { if (my === drawing) el.replaceChildren(...next.childNodes); marker.remove(); };
       // A slice runs outside main.js's render: its failure is shown here.
-      const later = () => nextTask(() => { try { slice(); } catch (e) { marker.remove(); renderError(box, e, { title: 'The stage view failed' }); } });
+      const later = () => nextTask(() => { try { slice(); } catch (e) { show(); renderError(el.querySelector('.charts') || el, e, { title: 'The stage view failed' }); } });
       const slice = () => {
-        if (my !== drawing || !box.isConnected) return;
+        if (my !== drawing || !el.isConnected) { marker.remove(); return; }
         const t0 = performance.now();
         while (queue.length) {
           if (performance.now() - t0 > SLICE_MS) { later(); return; }
@@ -148,10 +155,8 @@ export function stageView({ templates, actions }) {
           performance.measure(`render:stage ${unit.name}${part > 1 ? ` (part ${part})` : ''}`, { start: tu }); // bench/longtasks.js lists the slow ones
           if (typeof rest === 'function') queue.unshift({ name: unit.name, part: part + 1, run: rest });
         }
-        applyWidths(work);
-        Object.assign(box.dataset, work.dataset);
-        box.lastAttn = work.lastAttn;
-        box.replaceChildren(...work.childNodes); // and the .waiting marker goes
+        applyWidths(next);
+        show();
       };
       // The first figure waits for a task of its own too: the render runs in the frame's task with
       // the other views' renders, and a 256-token figure is 10-25 ms.
